@@ -1,0 +1,66 @@
+# Two commands do everything: `make demo` runs the final example
+# daemonized, and `make test` checks the whole cookbook.
+
+PYTHON ?= python3
+VENV := .venv
+BIN ?= $(VENV)/bin
+PORT ?= 8080
+FINAL_STEP := examples/tap/04-graceful-shutdown
+DEMO ?= $(CURDIR)/.demo
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: test lint docs pytest demo stop lock clean
+
+test: lint docs pytest
+
+$(BIN)/.installed: pyproject.toml requirements/ci.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/ci.txt
+	touch $@
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sphinx-lint docs
+
+docs: $(BIN)/.installed
+	$(BIN)/sphinx-build -q -n -W --keep-going -b html docs docs/_build/html
+
+pytest: $(BIN)/.installed
+	$(BIN)/pytest
+
+# Regenerate the pinned versions from pyproject.toml (needs uv).
+lock:
+	uv pip compile pyproject.toml --universal --all-extras --python-version 3.10 \
+	    --no-header --no-annotate -o requirements/ci.txt
+
+demo: docs
+	@mkdir -p $(DEMO)
+	@test -s $(DEMO)/secret_key || $(BIN)/python -c \
+	    "import secrets; print(secrets.token_urlsafe(50))" > $(DEMO)/secret_key
+	@BACKUPSITE_DATA_DIR=$(DEMO)/var DJANGO_SECRET_KEY_FILE=$(DEMO)/secret_key \
+	    $(BIN)/python examples/site/manage.py migrate --noinput --verbosity 0
+	@BACKUPSITE_DATA_DIR=$(DEMO)/var DJANGO_SECRET_KEY_FILE=$(DEMO)/secret_key \
+	    $(BIN)/python examples/site/manage.py collectstatic --noinput --verbosity 0
+	@BACKUPSITE_DATA_DIR=$(DEMO)/var DJANGO_SECRET_KEY_FILE=$(DEMO)/secret_key \
+	    PYTHONPATH=$(CURDIR)/$(FINAL_STEP):$(CURDIR)/examples/site \
+	    $(BIN)/twistd --pidfile=$(DEMO)/twistd.pid --logfile=$(DEMO)/twistd.log \
+	    django --settings backupsite.settings --listen tcp:$(PORT):interface=127.0.0.1 \
+	    --mount /docs/=$(CURDIR)/docs/_build/html
+	@echo "Serving $(FINAL_STEP) daemonized (PID $$(cat $(DEMO)/twistd.pid)):"
+	@echo "  site:    http://127.0.0.1:$(PORT)/"
+	@echo "  docs:    http://127.0.0.1:$(PORT)/docs/"
+	@echo "  pidfile: $(DEMO)/twistd.pid"
+	@echo "  log:     $(DEMO)/twistd.log"
+	@echo "  stop:    make stop$(if $(filter-out $(CURDIR)/.demo,$(DEMO)), DEMO=$(DEMO))"
+
+stop:
+	@test -f $(DEMO)/twistd.pid || { echo "Not running: no $(DEMO)/twistd.pid."; exit 0; }; \
+	pid=$$(cat $(DEMO)/twistd.pid); kill -TERM $$pid; \
+	for i in $$(seq 100); do test -f $(DEMO)/twistd.pid || break; sleep 0.1; done; \
+	if test -f $(DEMO)/twistd.pid; then echo "PID $$pid did not stop in 10 s."; exit 1; fi; \
+	echo "Stopped PID $$pid."
+
+clean:
+	rm -rf $(VENV) docs/_build $(DEMO)

@@ -1,0 +1,1 @@
+"""The backup catalogue: a Django project served by twistd in the tutorial."""

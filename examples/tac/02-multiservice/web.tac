@@ -1,0 +1,30 @@
+"""twistd -y web.tac: serve the Django site, with its static files.
+
+The pool starts in ThreadPoolService.startService, after twistd forks, and
+stops after the requests in flight have finished.
+"""
+
+import os
+
+from twisted.application import service, strports
+from twisted.internet import reactor
+from twisted.web.server import Site
+
+from twistd_django.application import django_application
+from twistd_django.inflight import InFlight, TrackingWSGIResource
+from twistd_django.resource import django_root
+from twistd_django.threadpool import DaemonThreadPool, ThreadPoolService
+
+settings = os.environ.get("DJANGO_SETTINGS_MODULE", "backupsite.settings")
+endpoint = f"tcp:{os.environ.get('PORT', '8080')}:interface=127.0.0.1"
+
+pool = DaemonThreadPool(10, 10, name="wsgi")
+in_flight = InFlight()
+wsgi = TrackingWSGIResource(reactor, pool, django_application(settings), in_flight)
+
+application = service.Application("backupsite")
+web = service.MultiService()
+web.setServiceParent(application)
+# Children stop in reverse order: the port closes before the pool stops.
+ThreadPoolService(pool, in_flight, timeout=30).setServiceParent(web)
+strports.service(endpoint, Site(django_root(wsgi))).setServiceParent(web)

@@ -1,0 +1,48 @@
+"""twistd plugin: ``twistd django`` serves a Django project.
+
+The pool's service and the web service are children of one MultiService,
+so twistd starts the pool after it forks. On SIGTERM the port closes, the
+requests in flight finish, and then the pool stops.
+"""
+
+from twisted.application.service import IServiceMaker
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twistd_django.options import DjangoOptions
+
+
+@implementer(IServiceMaker, IPlugin)
+class DjangoServiceMaker:
+    tapname = "django"
+    description = "Serve a Django project over HTTP."
+    options = DjangoOptions
+
+    def makeService(self, options):
+        from twisted.application import strports
+        from twisted.application.service import MultiService
+        from twisted.internet import reactor
+        from twisted.web.server import Site
+
+        from twistd_django.application import django_application
+        from twistd_django.inflight import InFlight, TrackingWSGIResource
+        from twistd_django.resource import FilesWithoutListing, django_root
+        from twistd_django.threadpool import DaemonThreadPool, ThreadPoolService
+
+        application = django_application(options["settings"])
+        pool = DaemonThreadPool(options["threads"], options["threads"], name="wsgi")
+        in_flight = InFlight()
+        wsgi = TrackingWSGIResource(reactor, pool, application, in_flight)
+        root = django_root(wsgi, options["static-root"])
+        for url_prefix, directory in options["mounts"]:
+            root.mount(url_prefix, FilesWithoutListing(directory))
+
+        service = MultiService()
+        # Children stop in reverse order: the port closes before the pool stops.
+        pool_service = ThreadPoolService(pool, in_flight, options["drain-timeout"])
+        pool_service.setServiceParent(service)
+        strports.service(options["listen"], Site(root)).setServiceParent(service)
+        return service
+
+
+serviceMaker = DjangoServiceMaker()

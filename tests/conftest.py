@@ -1,0 +1,108 @@
+"""Fixtures that start real twistd daemons and clean up after them."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from support.daemon import Twistd
+from support.procs import kill_hard, pids_below
+from support.steps import SITE
+
+DAEMONS = pytest.StashKey[list]()
+SECRET_KEY = "test-only-secret-key-" + "x" * 40
+
+
+def manage(*args, env, timeout=120):
+    """Run the example site's manage.py; fail with its output."""
+    result = subprocess.run(
+        [sys.executable, str(SITE / "manage.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, f"manage.py {args} failed:\n{result.stderr}"
+    return result.stdout
+
+
+def site_env(data_dir):
+    """The environment a daemon needs to serve the example site."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1",
+        BACKUPSITE_DATA_DIR=str(data_dir),
+        DJANGO_SECRET_KEY=SECRET_KEY,
+    )
+    return env
+
+
+def prepare_site(data_dir):
+    """Set up the example site's data: migrate, then collectstatic."""
+    env = site_env(data_dir)
+    manage("migrate", "--noinput", env=env)
+    manage("collectstatic", "--noinput", env=env)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def site_data(tmp_path_factory):
+    """A data directory with a migrated database and collected static files."""
+    return prepare_site(tmp_path_factory.mktemp("site-data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_run(tmp_path_factory):
+    """A safety net: kill any process still running inside the test dirs."""
+    yield
+    base = tmp_path_factory.getbasetemp()
+    for pid in pids_below(base):
+        kill_hard(pid)
+
+
+@pytest.fixture
+def twistd(request, tmp_path, site_data):
+    """Start twistd: ``twistd(step)`` runs a copy of a step from steps.toml.
+
+    Keyword arguments: ``daemonize`` (default True), ``extra_args`` (added
+    after the step's arguments), ``env`` (more variables), ``start`` (False
+    to only build the Twistd object). Every daemon is killed at teardown.
+    """
+    started = request.node.stash.setdefault(DAEMONS, [])
+
+    def start_step(
+        step, daemonize=True, extra_args=(), env=None, start=True, data=None
+    ):
+        workdir = tmp_path / f"run{len(started)}"
+        workdir.mkdir()
+        folder = step.copy_to(workdir)
+        daemon_env = site_env(data or site_data)
+        daemon_env["PYTHONPATH"] = os.pathsep.join([str(folder), str(SITE)])
+        daemon_env.update(step.env)
+        daemon_env.update(env or {})
+        daemon = Twistd(
+            workdir=folder,
+            args=[*step.args, *extra_args],
+            env=daemon_env,
+            daemonize=daemonize,
+        )
+        started.append(daemon)
+        return daemon.start() if start else daemon
+
+    yield start_step
+    for daemon in started:
+        daemon.kill()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed:
+        for daemon in item.stash.get(DAEMONS, []):
+            report.sections.append((f"twistd log ({daemon.workdir})", daemon.log()))
+    return report

@@ -1,0 +1,151 @@
+"""Start a real twistd, daemonized or in the foreground, and stop it."""
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .http import free_port, port_open
+from .procs import is_running, kill_hard, read_pid, wait_until
+
+TWISTD = str(Path(sys.executable).parent / "twistd")
+START_TIMEOUT = 20
+STOP_TIMEOUT = 10
+
+
+class DaemonError(AssertionError):
+    pass
+
+
+@dataclass
+class Twistd:
+    """One twistd process, run in ``workdir``, serving on ``port``.
+
+    ``args`` are the twistd arguments after the global options, with
+    ``{port}`` where the port goes; the global options (pidfile, logfile,
+    ``-n`` for the foreground) are added here.
+    """
+
+    workdir: Path
+    args: list
+    env: dict
+    daemonize: bool = True
+    port: int = field(default_factory=free_port)
+    launcher: subprocess.Popen | None = None
+    pid: int | None = None
+
+    @property
+    def pidfile(self):
+        return self.workdir / "twistd.pid"
+
+    @property
+    def logfile(self):
+        return self.workdir / "twistd.log"
+
+    def command(self):
+        mode = [] if self.daemonize else ["--nodaemon"]
+        args = [arg.replace("{port}", str(self.port)) for arg in self.args]
+        return [
+            TWISTD,
+            *mode,
+            f"--pidfile={self.pidfile}",
+            f"--logfile={self.logfile}",
+            *args,
+        ]
+
+    def log(self):
+        try:
+            return self.logfile.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no twistd log)"
+
+    def launch(self):
+        """Run the twistd command. Returns the launcher's exit status when
+        daemonized (the launcher exits once the daemon has started or failed),
+        or None in the foreground."""
+        env = {**os.environ, **self.env}
+        env = {k: v.replace("{port}", str(self.port)) for k, v in env.items()}
+        self.launcher = subprocess.Popen(
+            self.command(),
+            cwd=self.workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        if not self.daemonize:
+            return None
+        try:
+            self.output, _ = self.launcher.communicate(timeout=START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.launcher.kill()
+            self.output, _ = self.launcher.communicate()
+            raise self.error("twistd did not return from daemonizing") from None
+        return self.launcher.returncode
+
+    def start(self):
+        """Launch twistd, then wait for its pidfile and its port."""
+        status = self.launch()
+        if status:
+            raise self.error(f"twistd exited with status {status}")
+        ok = wait_until(lambda: read_pid(self.pidfile) is not None, START_TIMEOUT)
+        self.pid = read_pid(self.pidfile)
+        if not ok:
+            raise self.error("no pidfile")
+        if not wait_until(self._listening, START_TIMEOUT):
+            raise self.error(f"nothing listens on port {self.port}")
+        return self
+
+    def _listening(self):
+        if not self.running():
+            raise self.error("twistd exited during startup")
+        return port_open(self.port)
+
+    def running(self):
+        return self.pid is not None and is_running(self.pid)
+
+    def signal(self, signum):
+        os.kill(self.pid, signum)
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM, then assert the process exits and removes its pidfile."""
+        if not self.running():
+            return
+        self.signal(signal.SIGTERM)
+        if not self.wait_stopped(timeout):
+            raise self.error(f"still running {timeout} s after SIGTERM")
+
+    def wait_stopped(self, timeout):
+        """Wait until the process has exited and its pidfile is gone."""
+        gone = wait_until(
+            lambda: not self.running() and not self.pidfile.exists(), timeout
+        )
+        if gone and self.launcher is not None and not self.daemonize:
+            self.launcher.wait(timeout=timeout)
+        return gone
+
+    def kill(self):
+        """The finalizer: whatever happened, leave no process behind."""
+        pid = self.pid or read_pid(self.pidfile)
+        if pid is not None and is_running(pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            if not wait_until(lambda: not is_running(pid), 5):
+                kill_hard(pid)
+        if self.launcher is not None and self.launcher.poll() is None:
+            self.launcher.kill()
+            self.launcher.wait(timeout=5)
+        if self.launcher is not None and self.launcher.stdout:
+            self.launcher.stdout.close()
+
+    def error(self, message):
+        output = getattr(self, "output", b"") or b""
+        return DaemonError(
+            f"{message}\n$ {' '.join(self.command())}\n"
+            f"--- output ---\n{output.decode(errors='replace')}"
+            f"--- {self.logfile} ---\n{self.log()}"
+        )

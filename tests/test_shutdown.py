@@ -1,0 +1,99 @@
+"""SIGTERM while a request is in flight: each step does what steps.toml says."""
+
+import http.client
+import json
+import signal
+import threading
+
+import pytest
+
+from support.http import get, port_open
+from support.procs import wait_until
+from support.steps import STEPS
+
+SLOW = "/slow/?seconds=2"
+STREAM = "/stream/?chunks=8&delay=0.25"
+CASES = [
+    pytest.param(step, daemonize, id=f"{step.id}-{mode}")
+    for step in STEPS
+    for daemonize, mode in ((True, "daemonized"), (False, "foreground"))
+    if step.claim(daemonize) == "serves"
+]
+
+
+class InFlight(threading.Thread):
+    """One request, sent in a thread, whose outcome the test reads later."""
+
+    def __init__(self, port, path, timeout):
+        super().__init__(daemon=True)
+        self.port, self.path, self.timeout = port, path, timeout
+        self.response = self.error = None
+
+    def run(self):
+        try:
+            self.response = get(self.port, self.path, timeout=self.timeout)
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            self.error = error
+
+
+def busy_workers(port):
+    return json.loads(get(port, "/status.json").body)["pool"]["busy"]
+
+
+def send_and_wait_until_running(daemon, path, timeout=10):
+    request = InFlight(daemon.port, path, timeout)
+    request.start()
+    # /status.json runs in the pool too: 2 busy workers means ours has begun.
+    assert wait_until(lambda: busy_workers(daemon.port) >= 2, 5)
+    return request
+
+
+def test_in_flight_claims_cover_every_serving_mode():
+    assert CASES
+    for param in CASES:
+        assert param.values[0].in_flight_sigterm is not None
+
+
+@pytest.mark.parametrize("run", range(5))
+@pytest.mark.parametrize("path", [SLOW, STREAM], ids=["slow", "streaming"])
+@pytest.mark.parametrize(
+    "step,daemonize",
+    [p for p in CASES if p.values[0].in_flight_sigterm == "completes"],
+)
+def test_sigterm_lets_the_request_in_flight_complete(
+    twistd, step, daemonize, path, run
+):
+    daemon = twistd(step, daemonize=daemonize)
+    request = send_and_wait_until_running(daemon, path)
+    daemon.signal(signal.SIGTERM)
+
+    assert wait_until(lambda: not port_open(daemon.port), 2), "port still open"
+    request.join(10)
+    assert request.error is None, f"the request failed: {request.error!r}"
+    assert request.response.status == 200
+    expected = "slept 2.0 s\n" if path == SLOW else "chunk 7\ndone\n"
+    assert request.response.text.endswith(expected)
+    assert daemon.wait_stopped(10), "the daemon did not exit after draining"
+
+
+@pytest.mark.parametrize(
+    "step,daemonize",
+    [p for p in CASES if p.values[0].in_flight_sigterm != "completes"],
+)
+def test_sigterm_with_a_request_in_flight_hangs_the_daemon(twistd, step, daemonize):
+    daemon = twistd(step, daemonize=daemonize)
+    request = send_and_wait_until_running(daemon, SLOW, timeout=6)
+    daemon.signal(signal.SIGTERM)
+
+    request.join(8)
+    if step.in_flight_sigterm == "deadlocks":
+        assert isinstance(request.error, TimeoutError), request.error
+    else:
+        assert step.in_flight_sigterm == "cut-off-then-hangs"
+        assert isinstance(request.error, http.client.RemoteDisconnected)
+    # The view finished long ago, yet the process neither exits nor answers
+    # a second SIGTERM; its pidfile stays. The finalizer needs SIGKILL.
+    daemon.signal(signal.SIGTERM)
+    assert not daemon.wait_stopped(2)
+    assert daemon.running()
+    assert daemon.pidfile.exists()

@@ -1,0 +1,62 @@
+"""examples/steps.toml is complete, and the examples hold no runtime files."""
+
+import subprocess
+
+from support.steps import EXAMPLES, ROOT, STEPS
+
+KEYS = {"serves", "hangs"}
+IN_FLIGHT = {None, "completes", "deadlocks", "cut-off-then-hangs"}
+
+
+def step_folders():
+    return sorted(
+        str(folder.relative_to(ROOT))
+        for kind in ("tap", "tac")
+        for folder in (EXAMPLES / kind).iterdir()
+        if folder.is_dir()
+    )
+
+
+def test_steps_list_names_every_step_folder_once():
+    assert sorted(step.path for step in STEPS) == step_folders()
+    assert len({step.id for step in STEPS}) == len(STEPS)
+
+
+def test_steps_list_values_are_known():
+    for step in STEPS:
+        assert step.kind in ("tap", "tac"), step.id
+        assert step.path.startswith(f"examples/{step.kind}/"), step.id
+        assert {step.daemonized, step.foreground} <= KEYS, step.id
+        assert step.in_flight_sigterm in IN_FLIGHT, step.id
+        serving = "serves" in (step.daemonized, step.foreground)
+        assert (step.in_flight_sigterm is not None) == serving, step.id
+        if step.kind == "tac":
+            assert step.args[0] == "-y"
+            assert (step.folder / step.args[1]).is_file(), step.id
+
+
+def test_plugins_folders_have_no_init():
+    for step in STEPS:
+        plugins = step.folder / "twisted" / "plugins"
+        if step.kind == "tap":
+            assert plugins.is_dir(), step.id
+        assert not (plugins / "__init__.py").exists(), step.id
+        assert not (step.folder / "twisted" / "__init__.py").exists(), step.id
+
+
+def test_no_runtime_files_are_committed_under_examples():
+    tracked = subprocess.run(
+        ["git", "ls-files", "examples"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    runtime = [
+        path
+        for path in tracked
+        if path.endswith(("dropin.cache", ".pid", ".log", ".sqlite3", ".pyc"))
+        or "/var/" in path
+        or "__pycache__" in path
+    ]
+    assert runtime == []
