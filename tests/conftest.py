@@ -71,12 +71,19 @@ def twistd(request, tmp_path, site_data):
 
     Keyword arguments: ``daemonize`` (default True), ``extra_args`` (added
     after the step's arguments), ``env`` (more variables), ``start`` (False
-    to only build the Twistd object). Every daemon is killed at teardown.
+    to only build the Twistd object), ``program`` (the command to run instead
+    of ``twistd``). Every daemon is killed at teardown.
     """
     started = request.node.stash.setdefault(DAEMONS, [])
 
     def start_step(
-        step, daemonize=True, extra_args=(), env=None, start=True, data=None
+        step,
+        daemonize=True,
+        extra_args=(),
+        env=None,
+        start=True,
+        data=None,
+        program=None,
     ):
         workdir = tmp_path / f"run{len(started)}"
         workdir.mkdir()
@@ -91,6 +98,8 @@ def twistd(request, tmp_path, site_data):
             env=daemon_env,
             daemonize=daemonize,
         )
+        if program:
+            daemon.program = program
         started.append(daemon)
         return daemon.start() if start else daemon
 

@@ -33,6 +33,7 @@ class Twistd:
     env: dict
     daemonize: bool = True
     port: int = field(default_factory=free_port)
+    program: list = field(default_factory=lambda: [TWISTD])
     launcher: subprocess.Popen | None = None
     pid: int | None = None
 
@@ -48,7 +49,7 @@ class Twistd:
         mode = [] if self.daemonize else ["--nodaemon"]
         args = [arg.replace("{port}", str(self.port)) for arg in self.args]
         return [
-            TWISTD,
+            *self.program,
             *mode,
             f"--pidfile={self.pidfile}",
             f"--logfile={self.logfile}",
@@ -90,13 +91,17 @@ class Twistd:
         status = self.launch()
         if status:
             raise self.error(f"twistd exited with status {status}")
-        ok = wait_until(lambda: read_pid(self.pidfile) is not None, START_TIMEOUT)
-        self.pid = read_pid(self.pidfile)
-        if not ok:
+        if not self.wait_for_pidfile():
             raise self.error("no pidfile")
         if not wait_until(self._listening, START_TIMEOUT):
             raise self.error(f"nothing listens on port {self.port}")
         return self
+
+    def wait_for_pidfile(self, timeout=START_TIMEOUT):
+        """Wait for the pidfile; remember the PID it holds."""
+        ok = wait_until(lambda: read_pid(self.pidfile) is not None, timeout)
+        self.pid = read_pid(self.pidfile)
+        return ok
 
     def _listening(self):
         if not self.running():

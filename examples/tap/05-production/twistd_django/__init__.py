@@ -1,0 +1,1 @@
+"""Serve a Django project from twistd: the parts the plugin puts together."""

@@ -1,0 +1,39 @@
+"""Build the service that ``twistd django`` runs, from its parsed options."""
+
+from twisted.application.service import MultiService
+from twisted.web.http import combinedLogFormatter, proxiedLogFormatter
+from twisted.web.server import Site
+
+from twistd_django import logbridge, tripwire
+from twistd_django.application import django_application
+from twistd_django.health import health_resource
+from twistd_django.inflight import InFlight, TrackingWSGIResource
+from twistd_django.listen import ListeningService
+from twistd_django.resource import django_root
+from twistd_django.static import SafeFiles
+from twistd_django.threadpool import DaemonThreadPool, ThreadPoolService
+
+
+def django_service(options, reactor):
+    if options["fork-tripwire"]:
+        tripwire.install()
+    application = django_application(options["settings"])
+    logbridge.install()
+
+    pool = DaemonThreadPool(options["threads"], options["threads"], name="wsgi")
+    in_flight = InFlight()
+    wsgi = TrackingWSGIResource(reactor, pool, application, in_flight)
+    root = django_root(wsgi, options["static-root"], options["media-root"])
+    for url_prefix, directory in options["mounts"]:
+        root.mount(url_prefix, SafeFiles(directory))
+    root.mount("/_twistd/", health_resource(pool, options["ready-timeout"], reactor))
+
+    formatter = proxiedLogFormatter if options["trust-proxy"] else combinedLogFormatter
+    site = Site(root, logPath=options["access-log"], logFormatter=formatter)
+
+    service = MultiService()
+    # Children stop in reverse order: the port closes before the pool stops.
+    pool_service = ThreadPoolService(pool, in_flight, options["drain-timeout"])
+    pool_service.setServiceParent(service)
+    ListeningService(reactor, options["listen"], site).setServiceParent(service)
+    return service
