@@ -97,3 +97,20 @@ def test_sigterm_with_a_request_in_flight_hangs_the_daemon(twistd, step, daemoni
     assert not daemon.wait_stopped(2)
     assert daemon.running()
     assert daemon.pidfile.exists()
+
+
+@pytest.mark.parametrize(
+    "step",
+    [s for s in STEPS if s.kind == "tap" and s.in_flight_sigterm == "completes"],
+    ids=lambda s: s.id,
+)
+def test_a_view_stuck_past_the_drain_timeout_does_not_keep_the_daemon(twistd, step):
+    daemon = twistd(step, extra_args=["--drain-timeout", "1"])
+    request = send_and_wait_until_running(daemon, "/slow/?seconds=30", timeout=10)
+    daemon.signal(signal.SIGTERM)
+
+    assert daemon.wait_stopped(5), "the stuck view kept the daemon alive"
+    request.join(5)
+    # The client's connection is closed with no response.
+    assert isinstance(request.error, http.client.RemoteDisconnected), request.error
+    assert "1 request(s) still running after 1.0 s" in daemon.log()

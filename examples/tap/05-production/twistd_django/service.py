@@ -1,10 +1,10 @@
 """Build the service that ``twistd django`` runs, from its parsed options."""
 
 from twisted.application.service import MultiService
-from twisted.web.http import combinedLogFormatter, proxiedLogFormatter
 from twisted.web.server import Site
 
 from twistd_django import logbridge, tripwire
+from twistd_django.accesslog import LogWholeResponses, combined_log_formatter
 from twistd_django.application import django_application
 from twistd_django.health import health_resource
 from twistd_django.inflight import InFlight, TrackingWSGIResource
@@ -23,12 +23,14 @@ def django_service(options, reactor):
     pool = DaemonThreadPool(options["threads"], options["threads"], name="wsgi")
     in_flight = InFlight()
     wsgi = TrackingWSGIResource(reactor, pool, application, in_flight)
-    root = django_root(wsgi, options["static-root"], options["media-root"])
+    root = django_root(
+        LogWholeResponses(wsgi), options["static-root"], options["media-root"]
+    )
     for url_prefix, directory in options["mounts"]:
         root.mount(url_prefix, SafeFiles(directory))
     root.mount("/_twistd/", health_resource(pool, options["ready-timeout"], reactor))
 
-    formatter = proxiedLogFormatter if options["trust-proxy"] else combinedLogFormatter
+    formatter = combined_log_formatter(options["trust-proxy"])
     site = Site(root, logPath=options["access-log"], logFormatter=formatter)
 
     service = MultiService()

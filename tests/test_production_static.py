@@ -1,0 +1,114 @@
+"""Static and media files: served from the reactor, safely, with cache headers."""
+
+import os
+import socket
+
+import pytest
+
+from support.http import get
+from support.steps import STEPS
+
+PRODUCTION = next(s for s in STEPS if s.id == "tap-05-production")
+SECRET = "SECRET_KEY = 'must never be served'"
+
+
+@pytest.fixture
+def static_root(tmp_path):
+    """A static folder with traps in it, beside a secret it must not reveal."""
+    outside = tmp_path / "project"
+    outside.mkdir()
+    (outside / "settings.py").write_text(SECRET)
+    root = tmp_path / "static"
+    (root / "css").mkdir(parents=True)
+    (root / "css" / "site.0123456789ab.css").write_text("body { color: teal }")
+    (root / "css" / "site.css").write_text("body { color: teal }")
+    (root / ".env").write_text(SECRET)
+    (root / "css" / ".hidden.css").write_text(SECRET)
+    os.symlink(outside, root / "linked-dir")
+    os.symlink(outside / "settings.py", root / "linked-file.py")
+    os.symlink(root / "css" / "site.css", root / "inside-link.css")
+    return root
+
+
+@pytest.fixture
+def daemon(twistd, static_root):
+    return twistd(PRODUCTION, extra_args=["--static-root", str(static_root)])
+
+
+def raw_get(port, target):
+    """Send a request line as is: no client normalises the path first."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET {target} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode(errors="replace")
+
+
+def test_files_are_served_with_cache_headers(daemon):
+    hashed = get(daemon.port, "/static/css/site.0123456789ab.css")
+    assert hashed.status == 200
+    assert hashed.headers["Content-Type"].startswith("text/css")
+    assert hashed.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plain = get(daemon.port, "/static/css/site.css")
+    assert plain.status == 200
+    assert plain.headers["Cache-Control"] == "no-cache"
+    assert get(daemon.port, "/static/inside-link.css").status == 200
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/static/",
+        "/static/css/",
+        "/static/css",
+        "/static/.env",
+        "/static/css/.hidden.css",
+        "/static/linked-dir/settings.py",
+        "/static/linked-dir/",
+        "/static/linked-file.py",
+        "/static/%00",
+        "/static/css/site.css%00.png",
+        "/static/../project/settings.py",
+        "/static/%2e%2e/project/settings.py",
+        "/static/css/%2e%2e/%2e%2e/project/settings.py",
+        "/static/..%2fproject%2fsettings.py",
+        "/static/..%5cproject%5csettings.py",
+        "/static/%2e%2e%2fproject%2fsettings.py",
+    ],
+)
+def test_nothing_outside_the_files_is_served(daemon, target):
+    status, body = raw_get(daemon.port, target)
+    assert status in (301, 302, 403, 404), (status, body[:200])
+    assert "must never be served" not in body
+    assert "Traceback" not in body
+    assert "Directory listing" not in body
+    if target.startswith("/static/css") and status in (301, 302):
+        return  # /static/css redirects to /static/css/, which is a 404.
+    assert status in (403, 404)
+
+
+def test_a_normal_request_still_works_afterwards(daemon):
+    raw_get(daemon.port, "/static/%00")
+    assert get(daemon.port, "/").status == 200
+
+
+def test_django_urls_and_redirects_are_unchanged(daemon):
+    """Django stays at / with an empty SCRIPT_NAME beside the static files."""
+    response = get(daemon.port, "/admin/")
+    assert response.status == 302
+    assert response.headers["Location"] == "/admin/login/?next=/admin/"
+    page = get(daemon.port, "/").text
+    assert 'href="/static/catalogue/style.' in page
+
+
+def test_media_files_are_served_from_media_root(twistd, tmp_path):
+    media = tmp_path / "media"
+    (media / "reports").mkdir(parents=True)
+    (media / "reports" / "2026-11.txt").write_text("3 snapshots\n")
+    daemon = twistd(PRODUCTION, extra_args=["--media-root", str(media)])
+    response = get(daemon.port, "/media/reports/2026-11.txt")
+    assert response.status == 200
+    assert response.text == "3 snapshots\n"
+    assert get(daemon.port, "/media/reports/").status == 404
