@@ -9,9 +9,9 @@ import pytest
 from support.steps import FINAL_TAP
 
 BAD_OPTIONS = [
-    (["--threads", "0"], "--threads takes a whole number from 1 up, not '0'."),
-    (["--threads", "many"], "--threads takes a whole number from 1 up, not 'many'."),
-    (["--drain-timeout", "-1"], "--drain-timeout takes 0 to 3600 seconds, not '-1'."),
+    (["--threads", "0"], "--threads: expected a whole number from 1 up, not '0'."),
+    (["--threads", "x"], "--threads: expected a whole number from 1 up, not 'x'."),
+    (["--drain-timeout", "-1"], "--drain-timeout: expected 0 to 3600 seconds, not"),
     (["--settings", "no.such.settings"], "--settings: no module named"),
     (["--static-root", "/no/such/dir"], "--static-root: '/no/such/dir' is not a"),
     (["--mount", "docs=/tmp"], "--mount: expected /PREFIX/=DIR, not 'docs=/tmp'."),

@@ -24,22 +24,20 @@ from pathlib import Path
 
 import pytest
 
-from support.steps import FINAL_TAP, ROOT
+from support.daemon import Twistd
+from support.http import get
+from support.steps import FINAL_TAP, ROOT, SITE
 
 WHEEL_NAME = "twistd_django-0.1.0-py3-none-any.whl"
 DIST_INFO = "twistd_django-0.1.0.dist-info"
 PLUGIN = "twisted/plugins/django_site.py"
 CONSTRAINTS = ROOT / "requirements" / "ci.txt"
+POINTERS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE")
 
 
 def clean_env(**extra):
     """This environment, without anything that would point Python at the repo."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in POINTERS}
     env.update(PYTHONDONTWRITEBYTECODE="1", **extra)
     return env
 
@@ -93,6 +91,8 @@ def built(tmp_path_factory):
 
     Returns (source copy, wheel path). Nothing is written into the repo.
     """
+    if importlib.util.find_spec("hatchling") is None:
+        pytest.fail("hatchling, the build backend, is missing: see the test extra")
     base = tmp_path_factory.mktemp("packaging")
     source = base / "src"
     shutil.copytree(FINAL_TAP.folder, source)
@@ -106,8 +106,6 @@ def built(tmp_path_factory):
     (pycache / "options.cpython-311.pyc").write_bytes(b"stale")
     (source / "twistd_django" / "dropin.cache").write_bytes(b"stale")
 
-    if importlib.util.find_spec("hatchling") is None:
-        pytest.fail("hatchling, the build backend, is missing: see the test extra")
     dist = base / "dist"
     run(
         *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"),
@@ -182,7 +180,9 @@ REGENERATE = "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IP
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_wheel_installs_into_a_clean_venv_and_twistd_finds_the_plugin(built, tmp_path):
+def test_wheel_installs_into_a_clean_venv_and_twistd_finds_the_plugin(
+    built, tmp_path, site_data, request
+):
     source, wheel = built
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
@@ -211,7 +211,12 @@ def test_wheel_installs_into_a_clean_venv_and_twistd_finds_the_plugin(built, tmp
     assert site_packages.is_relative_to(venv)
     assert found["twisted"] == str(site_packages / "twisted" / "__init__.py")
     assert found["twisted.plugins"] == str(plugins_dir / "__init__.py")
-    ours = [f for f in found["ours"] if not f.startswith(("twistd_django", DIST_INFO))]
+    # (pip compiles the modules it installs: their bytecode is in RECORD too.)
+    ours = [
+        f
+        for f in found["ours"]
+        if not f.startswith(("twistd_django/", f"{DIST_INFO}/")) and ".pyc" not in f
+    ]
     assert ours == [PLUGIN]
     assert {"twisted/__init__.py", "twisted/plugins/__init__.py"} <= set(
         found["theirs"]
@@ -235,6 +240,25 @@ def test_wheel_installs_into_a_clean_venv_and_twistd_finds_the_plugin(built, tmp
     installed = run(twistd, "django", "--help", cwd=elsewhere).stdout
     for option in ("--settings=", "--listen=", "--threads=", "--static-root="):
         assert option in installed
+
+    # The installed plugin serves the example site, daemonized: only the
+    # site is on PYTHONPATH, not the step's folder.
+    daemon = Twistd(
+        workdir=elsewhere,
+        args=["django", "--settings", "backupsite.settings", "--listen", "tcp:{port}"],
+        env=clean_env(
+            PYTHONPATH=str(SITE),
+            BACKUPSITE_DATA_DIR=str(site_data),
+            DJANGO_SECRET_KEY="test-packaging-secret-key-" + "x" * 40,
+        ),
+        program=[str(twistd)],
+    )
+    request.addfinalizer(daemon.kill)
+    daemon.start()
+    page = get(daemon.port, "/")
+    assert page.status == 200
+    assert "Backup catalogue" in page.text
+    daemon.stop()
 
     # Uninstalled, the plugin is gone, Twisted still works, and the next scan
     # drops the plugin from the cache.

@@ -50,9 +50,17 @@ BAD_CONFIGS = [
     ("no section", "threads = 3\n", "is not valid: File contains no section"),
     ("wrong section", "[server]\nthreads = 3\n", "must have one section, [django]"),
     ("unknown key", "[django]\nthread = 3\n", "has unknown keys: thread."),
-    ("bad value", "[django]\nthreads = 0\n", "threads takes a whole number"),
-    ("bad seconds", "[django]\ndrain-timeout = soon\n", "drain-timeout takes 0"),
-    ("bad yes/no", "[django]\ntrust-proxy = maybe\n", "trust-proxy takes yes or no"),
+    ("bad value", "[django]\nthreads = 0\n", "threads: expected a whole number"),
+    (
+        "bad seconds",
+        "[django]\ndrain-timeout = soon\n",
+        "drain-timeout: expected 0 to 3600",
+    ),
+    (
+        "bad yes/no",
+        "[django]\ntrust-proxy = maybe\n",
+        "trust-proxy: expected yes or no",
+    ),
 ]
 
 
@@ -80,4 +88,4 @@ def test_bad_config_value_names_the_file_and_key(twistd, tmp_path):
     config = write_config(tmp_path, "[django]\nthreads = lots\n")
     daemon = twistd(PRODUCTION, extra_args=["--config", config], start=False)
     assert daemon.launch() == 1
-    assert f"{config}: threads: threads takes a whole number" in daemon.output.decode()
+    assert f"{config}: threads: expected a whole number" in daemon.output.decode()

@@ -112,3 +112,13 @@ def test_media_files_are_served_from_media_root(twistd, tmp_path):
     assert response.status == 200
     assert response.text == "3 snapshots\n"
     assert get(daemon.port, "/media/reports/").status == 404
+
+
+def test_head_gets_the_same_headers_as_get(daemon):
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=5) as sock:
+        sock.sendall(
+            b"HEAD /static/css/site.0123456789ab.css HTTP/1.0\r\nHost: x\r\n\r\n"
+        )
+        head = sock.recv(65536).decode()
+    assert head.startswith("HTTP/1.0 200")
+    assert "Cache-Control: public, max-age=31536000, immutable" in head

@@ -60,3 +60,40 @@ def test_no_runtime_files_are_committed_under_examples():
         or "__pycache__" in path
     ]
     assert runtime == []
+
+
+def step_files(step):
+    ignored = ("__pycache__", "dropin.cache", ".pid", ".log", ".sqlite3", ".pyc")
+    return {
+        str(path.relative_to(step.folder)): path.read_bytes()
+        for path in sorted(step.folder.rglob("*"))
+        if path.is_file()
+        and not any(part in str(path) for part in ignored)
+        and not any(p.startswith(".") for p in path.relative_to(step.folder).parts)
+    }
+
+
+def changed_files(step):
+    """Files that are new or different since the previous step of its kind."""
+    same_kind = [s for s in STEPS if s.kind == step.kind]
+    index = same_kind.index(step)
+    before = step_files(same_kind[index - 1]) if index else {}
+    return sorted(
+        name for name, data in step_files(step).items() if before.get(name) != data
+    )
+
+
+def test_every_changed_file_is_shown_on_the_steps_page():
+    for step in STEPS:
+        folder = step.folder.name
+        page = ROOT / "docs" / "tutorial" / step.kind / f"{folder}.rst"
+        assert page.is_file(), f"{step.id} has no page {page}"
+        included = {
+            line.split("examples/", 1)[1].strip()
+            for line in page.read_text().splitlines()
+            if line.startswith(".. literalinclude::") and "examples/" in line
+        }
+        for name in changed_files(step):
+            assert f"{step.kind}/{folder}/{name}" in included, (
+                f"{page.name} does not show {name}, which changed in {step.id}"
+            )

@@ -14,27 +14,27 @@ from twistd_django import config
 
 def thread_count(value):
     if not str(value).isdigit() or int(value) < 1:
-        raise ValueError(f"threads takes a whole number from 1 up, not {value!r}.")
+        raise ValueError(f"expected a whole number from 1 up, not {value!r}.")
     return int(value)
 
 
-def seconds(name, low, high):
+def seconds(low, high):
     def check(value):
         try:
             number = float(value)
         except ValueError:
             number = low - 1
         if not low <= number <= high:
-            raise ValueError(f"{name} takes {low} to {high} seconds, not {value!r}.")
+            raise ValueError(f"expected {low} to {high} seconds, not {value!r}.")
         return number
 
     return check
 
 
-def existing_dir(name):
+def existing_dir():
     def check(value):
         if not os.path.isdir(value):
-            raise ValueError(f"{name}: {value!r} is not a directory.")
+            raise ValueError(f"{value!r} is not a directory.")
         return value
 
     return check
@@ -46,19 +46,17 @@ def settings_module(value):
     except ImportError:
         found = None
     if found is None:
-        raise ValueError(
-            f"settings: no module named {value!r}. Is its folder on PYTHONPATH?"
-        )
+        raise ValueError(f"no module named {value!r}. Is its folder on PYTHONPATH?")
     return value
 
 
-def yes_no(name):
+def yes_no():
     def check(value):
         if str(value).lower() in ("1", "yes", "true", "on"):
             return True
         if str(value).lower() in ("0", "no", "false", "off"):
             return False
-        raise ValueError(f"{name} takes yes or no, not {value!r}.")
+        raise ValueError(f"expected yes or no, not {value!r}.")
 
     return check
 
@@ -85,7 +83,7 @@ PARAMETERS = {
         None,
         None,
         "Directory served at STATIC_URL [default: the STATIC_ROOT setting].",
-        existing_dir("static-root"),
+        existing_dir(),
     ),
     "media-root": (
         None,
@@ -98,13 +96,13 @@ PARAMETERS = {
         None,
         "30",
         "On shutdown, wait this long for requests in flight.",
-        seconds("drain-timeout", 0, 3600),
+        seconds(0, 3600),
     ),
     "ready-timeout": (
         None,
         "2",
         "The readiness check fails if the pool takes longer to answer.",
-        seconds("ready-timeout", 0.1, 60),
+        seconds(0.1, 60),
     ),
     "access-log": (
         None,
@@ -116,13 +114,13 @@ PARAMETERS = {
         None,
         "no",
         "Log the client address from X-Forwarded-For (only behind a proxy).",
-        yes_no("trust-proxy"),
+        yes_no(),
     ),
     "fork-tripwire": (
         None,
         "yes",
         "Refuse to start if threads were running when twistd forked.",
-        yes_no("fork-tripwire"),
+        yes_no(),
     ),
 }
 

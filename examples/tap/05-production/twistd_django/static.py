@@ -49,3 +49,5 @@ class SafeFiles(File):
         else:
             request.setHeader(b"cache-control", b"no-cache")
         return super().render_GET(request)
+
+    render_HEAD = render_GET
