@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN ?= $(VENV)/bin
 PORT ?= 8080
-FINAL_STEP := examples/tap/04-graceful-shutdown
+FINAL_STEP := examples/tap/05-production
 DEMO ?= $(CURDIR)/.demo
 export PYTHONDONTWRITEBYTECODE := 1
 
