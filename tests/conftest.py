@@ -1,53 +1,15 @@
 """Fixtures that start real twistd daemons and clean up after them."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from support.daemon import Twistd
 from support.procs import kill_hard, pids_below
+from support.site import prepare_site, site_env
 from support.steps import SITE
 
 DAEMONS = pytest.StashKey[list]()
-SECRET_KEY = "test-only-secret-key-" + "x" * 40
-
-
-def manage(*args, env, timeout=120):
-    """Run the example site's manage.py; fail with its output."""
-    result = subprocess.run(
-        [sys.executable, str(SITE / "manage.py"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, f"manage.py {args} failed:\n{result.stderr}"
-    return result.stdout
-
-
-def site_env(data_dir):
-    """The environment a daemon needs to serve the example site."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")
-    }
-    env.update(
-        PYTHONDONTWRITEBYTECODE="1",
-        BACKUPSITE_DATA_DIR=str(data_dir),
-        DJANGO_SECRET_KEY=SECRET_KEY,
-    )
-    return env
-
-
-def prepare_site(data_dir):
-    """Set up the example site's data: migrate, then collectstatic."""
-    env = site_env(data_dir)
-    manage("migrate", "--noinput", env=env)
-    manage("collectstatic", "--noinput", env=env)
-    return data_dir
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import pytest
-from test_shutdown import send_and_wait_until_running
 
 from support.http import get, hangs
+from support.inflight import send_and_wait_until_running
 from support.procs import kill_hard, pids_below, wait_until
 from support.steps import ROOT, RUNTIME_FILES, STEPS
 
