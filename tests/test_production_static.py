@@ -1,11 +1,15 @@
 """Static and media files: served from the reactor, safely, with cache headers."""
 
+import http.client
+import json
 import os
 import socket
+import stat
 
 import pytest
 
 from support.http import get
+from support.site import prepare_site
 from support.steps import STEPS
 
 PRODUCTION = next(s for s in STEPS if s.id == "tap-05-production")
@@ -122,3 +126,42 @@ def test_head_gets_the_same_headers_as_get(daemon):
         head = sock.recv(65536).decode()
     assert head.startswith("HTTP/1.0 200")
     assert "Cache-Control: public, max-age=31536000, immutable" in head
+
+
+def post_file(port, path, fields, filename, content):
+    """A multipart/form-data POST, as a backup agent would send it."""
+    boundary = "----cookbook-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file";'
+        f' filename="{filename}"\r\nContent-Type: text/plain\r\n\r\n'
+    )
+    body = "".join(parts).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_uploads_under_the_daemon_umask(twistd, tmp_path):
+    """A daemonized twistd runs with umask 0077; Django's upload settings
+    decide the modes: files 0644 (FILE_UPLOAD_PERMISSIONS), new folders 0700."""
+    data = prepare_site(tmp_path / "data")  # MEDIA_ROOT is data/media.
+    media = data / "media"
+    daemon = twistd(PRODUCTION, data=data)
+    status, body = post_file(
+        daemon.port, "/logs/upload/", {"host": "db1"}, "run.log", b"ok\n"
+    )
+    assert status == 201
+    saved = media / "logs" / "db1" / "run.log"
+    assert saved.read_bytes() == b"ok\n"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o644
+    assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
+    assert get(daemon.port, body["url"]).body == b"ok\n"

@@ -77,3 +77,14 @@ def test_production_plugin_has_its_own_tripwire(twistd, tripwire):
     else:
         daemon.start()
         assert get(daemon.port, "/").status == 200
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="the warning is new in 3.12")
+def test_python_warns_at_a_fork_with_threads(twistd):
+    """With warnings on, Python 3.12+ flags the broken .tac file's fork."""
+    daemon = twistd(BY_ID["tac-01-broken"], start=False)
+    daemon.env["PYTHONWARNINGS"] = "default"
+    daemon.start()
+    log = daemon.log()
+    assert "DeprecationWarning: This process (pid=" in log
+    assert "is multi-threaded, use of fork() may lead to deadlocks" in log

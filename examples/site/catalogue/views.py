@@ -8,6 +8,7 @@ import threading
 import time
 
 from django import forms
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -167,3 +168,19 @@ def number(request, name, kind, default, low, high):
 
 def text(message, status=200):
     return HttpResponse(f"{message}\n", content_type="text/plain", status=status)
+
+
+@csrf_exempt  # Backup agents are programs, not browsers with a CSRF cookie.
+@require_POST
+def upload_log(request):
+    """Store an agent's log file under MEDIA_ROOT/logs/<host>/: 201 and its URL."""
+    upload = request.FILES.get("file")
+    host = request.POST.get("host", "")
+    if upload is None or not host.isidentifier():
+        return HttpResponse(
+            "bad upload: send a file field and a host name\n",
+            status=400,
+            content_type="text/plain",
+        )
+    name = default_storage.save(f"logs/{host}/{upload.name}", upload)
+    return JsonResponse({"url": default_storage.url(name)}, status=201)
