@@ -1,0 +1,1 @@
+"""Django pages about the backup agents, which ask the Twisted side."""

@@ -1,0 +1,1 @@
+"""A backup server beside a Django site: the Twisted side of the recipe."""

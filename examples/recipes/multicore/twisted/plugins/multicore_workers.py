@@ -1,0 +1,38 @@
+"""twistd plugin: ``twistd multicore`` runs N workers on one listening socket.
+
+    twistd multicore --bind=127.0.0.1:8080 --workers=4 -- \\
+        twistd --nodaemon --pidfile= --logfile=- \\
+        django --listen=systemd:domain=INET:name=web ...
+
+See multicore.service.
+"""
+
+from twisted.application.service import IServiceMaker
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from multicore.options import MulticoreOptions
+
+
+@implementer(IServiceMaker, IPlugin)
+class MulticoreMaker:
+    tapname = "multicore"
+    description = "Run N worker processes that share one listening socket."
+    options = MulticoreOptions
+
+    def makeService(self, options):
+        from twisted.internet import reactor
+
+        from multicore.service import Workers
+
+        return Workers(
+            reactor,
+            options["bind"],
+            options["workers"],
+            options["command"],
+            name=options["name"],
+            stop_timeout=options["stop-timeout"],
+        )
+
+
+serviceMaker = MulticoreMaker()

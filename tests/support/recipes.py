@@ -1,0 +1,75 @@
+"""The recipes under examples/recipes/, started with the ``twistd`` fixture.
+
+A recipe builds on the production plugin: its folder and a copy of
+examples/tap/05-production go on PYTHONPATH, beside the example site.
+"""
+
+import os
+import socket
+import time
+
+from .steps import EXAMPLES, FINAL_TAP, ROOT, SITE, Step
+
+RECIPES = EXAMPLES / "recipes"
+
+
+def recipe_step(slug, args, env=None):
+    """A Step-like description of ``examples/recipes/<slug>``."""
+    return Step(
+        id=f"recipe-{slug}",
+        title=slug,
+        kind="recipe",
+        path=str((RECIPES / slug).relative_to(ROOT)),
+        args=list(args),
+        daemonized="serves",
+        foreground="serves",
+        env=dict(env or {}),
+    )
+
+
+def start_recipe(twistd, slug, args, daemonize=True, env=None, start=True):
+    """Copy the recipe and the production step, and start twistd on them."""
+    daemon = twistd(recipe_step(slug, args), daemonize=daemonize, env=env, start=False)
+    production = FINAL_TAP.copy_to(daemon.workdir.parent)
+    daemon.env["PYTHONPATH"] = os.pathsep.join(
+        [str(daemon.workdir), str(production), str(SITE)]
+    )
+    return daemon.start() if start else daemon
+
+
+class LineClient:
+    """A line-protocol client over TCP on 127.0.0.1; every read has a timeout."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buffer = b""
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+
+    def receive(self, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no line in time")
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed by the server")
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode().rstrip("\r")
+
+    def ask(self, line, timeout=5.0):
+        self.send(line)
+        return self.receive(timeout)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
