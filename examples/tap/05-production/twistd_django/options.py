@@ -18,6 +18,15 @@ def thread_count(value):
     return int(value)
 
 
+def whole_number(low):
+    def check(value):
+        if not str(value).isdigit() or int(value) < low:
+            raise ValueError(f"expected a whole number from {low} up, not {value!r}.")
+        return int(value)
+
+    return check
+
+
 def seconds(low, high):
     def check(value):
         try:
@@ -121,6 +130,25 @@ PARAMETERS = {
         "yes",
         "Refuse to start if threads were running when twistd forked.",
         yes_no(),
+    ),
+    "max-body": (
+        None,
+        "10485760",
+        "Answer 413 to a request body over this many bytes (0: no limit).",
+        whole_number(0),
+    ),
+    "head-timeout": (
+        None,
+        "20",
+        "Close a connection whose request line and headers take longer"
+        " (0: no deadline).",
+        seconds(0, 3600),
+    ),
+    "max-queue": (
+        None,
+        "100",
+        "Answer 503 when this many requests already wait for a thread.",
+        whole_number(0),
     ),
 }
 

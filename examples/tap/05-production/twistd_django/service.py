@@ -1,13 +1,14 @@
 """Build the service that ``twistd django`` runs, from its parsed options."""
 
 from twisted.application.service import MultiService
-from twisted.web.server import Site
 
-from twistd_django import logbridge, tripwire
+from twistd_django import dbcheck, logbridge, tripwire
 from twistd_django.accesslog import LogWholeResponses, combined_log_formatter
 from twistd_django.application import django_application
+from twistd_django.backpressure import BoundedQueue
 from twistd_django.health import health_resource
 from twistd_django.inflight import InFlight, TrackingWSGIResource
+from twistd_django.limits import LimitedSite
 from twistd_django.listen import ListeningService
 from twistd_django.resource import django_root
 from twistd_django.static import SafeFiles
@@ -18,20 +19,28 @@ def django_service(options, reactor):
     if options["fork-tripwire"]:
         tripwire.install()
     application = django_application(options["settings"])
+    dbcheck.check_databases()
     logbridge.install()
 
     pool = DaemonThreadPool(options["threads"], options["threads"], name="wsgi")
     in_flight = InFlight()
     wsgi = TrackingWSGIResource(reactor, pool, application, in_flight)
+    bounded = BoundedQueue(wsgi, in_flight, options["threads"] + options["max-queue"])
     root = django_root(
-        LogWholeResponses(wsgi), options["static-root"], options["media-root"]
+        LogWholeResponses(bounded), options["static-root"], options["media-root"]
     )
     for url_prefix, directory in options["mounts"]:
         root.mount(url_prefix, SafeFiles(directory))
     root.mount("/_twistd/", health_resource(pool, options["ready-timeout"], reactor))
 
     formatter = combined_log_formatter(options["trust-proxy"])
-    site = Site(root, logPath=options["access-log"], logFormatter=formatter)
+    site = LimitedSite(
+        root,
+        head_timeout=options["head-timeout"],
+        max_body=options["max-body"],
+        logPath=options["access-log"],
+        logFormatter=formatter,
+    )
 
     service = MultiService()
     # Children stop in reverse order: the port closes before the pool stops.
