@@ -156,9 +156,17 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
     "handlers": {
-        "stderr": {"class": "backupsite.log.StderrHandler", "formatter": "plain"}
+        "stderr": {"class": "backupsite.log.StderrHandler", "formatter": "plain"},
+        "null": {"class": "logging.NullHandler"},
     },
     "loggers": {
-        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False}
+        "django.request": {
+            "handlers": ["stderr"],
+            "level": "ERROR",
+            "propagate": False,
+        },
+        # A request for a host not in ALLOWED_HOSTS gets a 400, which the
+        # access log records: it is the client's error, not the server's.
+        "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
     },
 }
