@@ -57,7 +57,9 @@ def test_trusted_proxy_header_gives_the_client_address(twistd, tmp_path):
         PRODUCTION,
         extra_args=["--access-log", str(access), "--trust-proxy", "yes"],
     )
-    get(daemon.port, "/_twistd/live", headers={"X-Forwarded-For": "203.0.113.9"})
+    # The client wrote the first address; the proxy added the last one.
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+    get(daemon.port, "/_twistd/live", headers=forwarded)
     assert wait_until(lambda: access.exists() and access.read_text(), 5)
     assert access_lines(access)[0]["client"] == "203.0.113.9"
 

@@ -1,18 +1,36 @@
 """The access log: Combined Log Format, and no response left out of it."""
 
-from twisted.web.http import combinedLogFormatter, proxiedLogFormatter
+from twisted.web.http import (
+    _XForwardedForAddress,
+    _XForwardedForRequest,
+    combinedLogFormatter,
+)
 from twisted.web.resource import Resource
+
+
+class _LastForwardedFor(_XForwardedForRequest):
+    """The client is the last address in X-Forwarded-For: the one that the
+    nearest proxy added. The addresses before it are whatever the client sent.
+    """
+
+    def getClientAddress(self):
+        lines = self._request.requestHeaders.getRawHeaders(b"x-forwarded-for")
+        if not lines:
+            return _XForwardedForAddress(b"-")
+        return _XForwardedForAddress(lines[-1].split(b",")[-1].strip() or b"-")
 
 
 def combined_log_formatter(trust_proxy):
     """Twisted's combined format quotes the client address; the standard
     format, which log analysers read, does not. With ``trust_proxy``, the
-    client is the last address in X-Forwarded-For: the one the proxy added.
+    client is the last address in X-Forwarded-For (Twisted's own
+    ``proxiedLogFormatter`` takes the first, which a client can forge).
     """
-    twisted_formatter = proxiedLogFormatter if trust_proxy else combinedLogFormatter
 
     def formatter(timestamp, request):
-        line = twisted_formatter(timestamp, request)
+        if trust_proxy:
+            request = _LastForwardedFor(request)
+        line = combinedLogFormatter(timestamp, request)
         client, _, rest = line[1:].partition('" ')
         return f"{client} {rest}"
 
