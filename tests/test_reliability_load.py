@@ -17,7 +17,7 @@ from support.reliability import (
 from support.results import record
 from support.site import prepare_site
 
-CLIENTS, SECONDS = 50, 8
+CLIENTS, SECONDS = 50, 20
 CASES = ["load-50-threads", "load-default-threads"]
 
 
