@@ -9,7 +9,7 @@ FINAL_STEP := examples/tap/05-production
 DEMO ?= $(CURDIR)/.demo
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test lint docs pytest demo stop lock clean
+.PHONY: test lint docs pytest matrix demo stop lock clean
 
 test: lint docs pytest
 
@@ -29,6 +29,11 @@ docs: $(BIN)/.installed
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest
+
+# The suite on every installed Python from 3.10 up, with Django 5.2 LTS and
+# the newest Django (noxfile.py). Not part of `make test`: it takes long.
+matrix: $(BIN)/.installed
+	$(BIN)/nox $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 # Regenerate the pinned versions from pyproject.toml (needs uv).
 lock:

@@ -106,6 +106,7 @@ def built(tmp_path_factory):
     (pycache / "options.cpython-311.pyc").write_bytes(b"stale")
     (source / "twistd_django" / "dropin.cache").write_bytes(b"stale")
 
+    before = sorted(source.rglob("*"))
     dist = base / "dist"
     run(
         *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"),
@@ -114,6 +115,7 @@ def built(tmp_path_factory):
     )
     wheels = sorted(p.name for p in dist.iterdir())
     assert wheels == [WHEEL_NAME]
+    assert sorted(source.rglob("*")) == before, "the build wrote into the folder"
     return source, dist / WHEEL_NAME
 
 
