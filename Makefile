@@ -68,4 +68,4 @@ stop:
 	echo "Stopped PID $$pid."
 
 clean:
-	rm -rf $(VENV) docs/_build $(DEMO)
+	rm -rf $(VENV) docs/_build $(DEMO) .nox
