@@ -8,7 +8,8 @@ test extra at the versions pinned in requirements/ci.txt, except Django,
 which the session chooses, then runs `pytest tests`. The docs pages'
 console blocks and doctests are left to `make test`, which builds the docs
 with the docs toolchain. Arguments after `--` go to pytest, as in
-`nox -- -x -k steps`. What was run, and when: docs/reference/compatibility.rst.
+`nox -- -x -k steps` or `nox -- tests/test_steps.py`. What was run, and
+when: docs/reference/compatibility.rst.
 """
 
 import os
@@ -110,4 +111,6 @@ def tests(session, django):
     )
     versions = session.run("python", "-c", REPORT, silent=True)
     session.log(f"versions: {versions.strip()}")
-    session.run("pytest", "tests", *session.posargs)
+    # Paths among the arguments choose the tests; otherwise, all of tests/.
+    paths = [a for a in session.posargs if (ROOT / a.split("::")[0]).exists()]
+    session.run("pytest", *([] if paths else ["tests"]), *session.posargs)
