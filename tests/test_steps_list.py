@@ -97,3 +97,13 @@ def test_every_changed_file_is_shown_on_the_steps_page():
             assert f"{step.kind}/{folder}/{name}" in included, (
                 f"{page.name} does not show {name}, which changed in {step.id}"
             )
+
+
+def test_fixed_tac_uses_the_graceful_shutdown_package_unchanged():
+    """Its page says the .tac file imports step 4's package: keep it true."""
+    tac = ROOT / "examples" / "tac" / "02-multiservice" / "twistd_django"
+    tap = ROOT / "examples" / "tap" / "04-graceful-shutdown" / "twistd_django"
+    modules = sorted(p.name for p in tac.glob("*.py"))
+    assert modules
+    for name in modules:
+        assert (tac / name).read_bytes() == (tap / name).read_bytes(), name
