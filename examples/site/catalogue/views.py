@@ -124,18 +124,30 @@ def slow(request):
 
 
 def stream(request):
-    """Stream ``?chunks=N`` lines, ``?delay=S`` seconds apart, then "done"."""
+    """Stream ``?chunks=N`` lines, ``?delay=S`` seconds apart, then "done".
+
+    With ``?fail_after=N``, raise RuntimeError once N chunks are sent: an
+    error in the middle of a response, which the server can only report by
+    closing the connection.
+    """
     try:
         chunks = number(request, "chunks", int, default=5, low=1, high=1000)
         delay = number(request, "delay", float, default=0.2, low=0, high=5)
+        fail_after = number(request, "fail_after", int, default=None, low=0, high=1000)
     except ValueError as error:
         return text(str(error), status=400)
 
+    def fail(sent):
+        if sent == fail_after:
+            raise RuntimeError(f"stream: deliberate failure after {sent} chunks")
+
     def lines():
         for i in range(chunks):
+            fail(i)
             if i:
                 time.sleep(delay)
             yield f"chunk {i}\n"
+        fail(chunks)
         yield "done\n"
 
     return StreamingHttpResponse(lines(), content_type="text/plain")

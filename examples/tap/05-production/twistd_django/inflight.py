@@ -1,7 +1,10 @@
 """Know which requests are running in the WSGI pool, and wait for them."""
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.web.wsgi import WSGIResource
+from twisted.web.server import NOT_DONE_YET
+from twisted.web.wsgi import WSGIResource, _WSGIResponse
+
+from twistd_django.writeback import BufferedWSGIResponse
 
 
 class InFlight:
@@ -37,12 +40,22 @@ class InFlight:
 
 
 class TrackingWSGIResource(WSGIResource):
-    """A ``WSGIResource`` that records each request in an ``InFlight`` set."""
+    """A ``WSGIResource`` that records each request in an ``InFlight`` set.
 
-    def __init__(self, reactor, threadpool, application, in_flight):
+    With ``buffered``, a response whose body is already whole is sent in one
+    call to the reactor (see ``writeback``); else each chunk waits for it.
+    """
+
+    def __init__(self, reactor, threadpool, application, in_flight, buffered=True):
         super().__init__(reactor, threadpool, application)
         self.in_flight = in_flight
+        self.response_class = BufferedWSGIResponse if buffered else _WSGIResponse
 
     def render(self, request):
         self.in_flight.track(request)
-        return super().render(request)
+        # As WSGIResource.render does, with the chosen response class.
+        response = self.response_class(
+            self._reactor, self._threadpool, self._application, request
+        )
+        response.start()
+        return NOT_DONE_YET

@@ -15,7 +15,9 @@ from twistd_django.static import SafeFiles
 from twistd_django.threadpool import DaemonThreadPool, ThreadPoolService
 
 
-def django_service(options, reactor):
+def django_service(options, reactor, buffered=True):
+    """The web service; ``buffered=False`` writes every response back chunk
+    by chunk, as Twisted's ``WSGIResource`` does."""
     if options["fork-tripwire"]:
         tripwire.install()
     application = django_application(options["settings"])
@@ -24,7 +26,9 @@ def django_service(options, reactor):
 
     pool = DaemonThreadPool(options["threads"], options["threads"], name="wsgi")
     in_flight = InFlight()
-    wsgi = TrackingWSGIResource(reactor, pool, application, in_flight)
+    wsgi = TrackingWSGIResource(
+        reactor, pool, application, in_flight, buffered=buffered
+    )
     bounded = BoundedQueue(wsgi, in_flight, options["threads"] + options["max-queue"])
     root = django_root(
         LogWholeResponses(bounded), options["static-root"], options["media-root"]
