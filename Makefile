@@ -9,7 +9,7 @@ FINAL_STEP := examples/tap/05-production
 DEMO ?= $(CURDIR)/.demo
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test lint docs pytest matrix demo stop lock clean
+.PHONY: test lint docs pytest matrix bench demo stop lock clean
 
 test: lint docs pytest
 
@@ -35,10 +35,21 @@ pytest: $(BIN)/.installed
 matrix: $(BIN)/.installed
 	$(BIN)/nox $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
+# Measure the recipes against the peers (docs/reference/performance.rst).
+# Not part of `make test`: it takes about 13 minutes, on a quiet machine.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+bench: $(BIN)/.installed
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk \
+	    || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
+	$(BIN)/python -m pip install --quiet -r requirements/bench.txt
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 # Regenerate the pinned versions from pyproject.toml (needs uv).
+LOCK := uv pip compile pyproject.toml --universal --python-version 3.10 \
+	--no-header --no-annotate
 lock:
-	uv pip compile pyproject.toml --universal --all-extras --python-version 3.10 \
-	    --no-header --no-annotate -o requirements/ci.txt
+	$(LOCK) --extra test --extra docs --extra lint --extra matrix -o requirements/ci.txt
+	$(LOCK) --all-extras -o requirements/bench.txt
 
 demo: docs
 	@mkdir -p $(DEMO)
