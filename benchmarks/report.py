@@ -147,6 +147,36 @@ def profile_table(results):
     return rows
 
 
+TUNING = [
+    (
+        "plugin-unbuffered",
+        "before: each chunk waits for the reactor; access log in the twistd log",
+    ),
+    ("plugin-t10-twistd-log", "+ buffered responses sent in one call"),
+    (RECOMMENDED, "+ access log in a file of its own (--access-log)"),
+]
+
+
+def tuning_table(results):
+    table = by_round(results)
+    before = TUNING[0][0]
+    rows = [["plugin, 10 threads", "plain req/s", "×before", "CPU µs/req",
+             "page req/s", "×before"]]  # fmt: skip
+    for name, what in TUNING:
+        row = [what]
+        for endpoint in ("plain", "page"):
+            runs, base = table[name, endpoint, 16], table[before, endpoint, 16]
+            row += [
+                spread(r["rps"] for r in runs.values()),
+                x(median_ratio(runs, base)),
+            ]
+            if endpoint == "plain":
+                cpu = statistics.median(r["cpu_us_per_request"] for r in runs.values())
+                row.append(f"{cpu:.0f}")
+        rows.append(row)
+    return rows
+
+
 def overhead(runs, limit):
     """Per round: the server's CPU per request beyond Django's own time."""
     return {
@@ -233,6 +263,7 @@ TABLES = {
     "limit.csv": limit_table,
     "sizing.csv": sizing_table,
     "profile.csv": profile_table,
+    "tuning.csv": tuning_table,
     "targets.csv": targets,
     "machine.csv": machine_table,
 }

@@ -7,7 +7,7 @@ URL with keep-alive connections from core 1. The raw results go to
 benchmarks/results/servers.json; report.py turns them into the tables and
 plots of docs/reference/performance.rst.
 
-    python benchmarks/run.py [--rounds 3] [--seconds 1.5] [--quick]
+    python benchmarks/run.py [--rounds 3] [--seconds 1] [--quick]
 """
 
 import argparse
@@ -133,12 +133,12 @@ def sweep(data, workdir, urls, seconds, round_):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=1.5)
+    parser.add_argument("--seconds", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="one short round")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.seconds = 1, 1
+        args.rounds = 1
     loadgen.wrk_path()
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))

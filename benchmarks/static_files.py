@@ -16,7 +16,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import re
 import signal
 import statistics
@@ -26,6 +25,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "examples" / "site"
@@ -161,14 +162,7 @@ def main():
             {
                 "what": f"GET {css.rsplit('.', 2)[0]}...css, {args.clients} "
                 f"keep-alive clients, {args.seconds} s per round",
-                "machine": {
-                    "cpu": cpu_model(),
-                    "cores": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "twisted": version("twisted"),
-                    "django": version("django"),
-                    "whitenoise": version("whitenoise"),
-                },
+                "machine": machine.describe("whitenoise"),
                 "requests_per_second": results,
                 "ratio_safefiles_to_whitenoise": round(
                     medians["safefiles"] / medians["whitenoise"], 2
@@ -177,19 +171,6 @@ def main():
             indent=2,
         )
     )
-
-
-def version(name):
-    from importlib.metadata import version as installed
-
-    return installed(name)
-
-
-def cpu_model():
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -115,19 +115,25 @@ def test_a_streaming_response_still_streams(twistd):
     assert done >= 1.4, f"three delays of 0.5 s ended after {done:.2f} s"
 
 
-def test_an_error_mid_stream_closes_the_connection(twistd):
-    daemon = twistd(PRODUCTION)
+def cut_off_body(daemon, path):
+    """GET ``path``: a 200 whose body ends with no terminating chunk, because
+    the connection closes. Returns the part of the body that came."""
     conn = connect(daemon)
     try:
-        conn.request("GET", "/stream/?chunks=5&delay=0.1&fail_after=2")
+        conn.request("GET", path)
         response = conn.getresponse()
         assert response.status == 200
-        # No terminating zero-length chunk: the connection just closes.
         with pytest.raises(http.client.IncompleteRead) as error:
             response.read()
     finally:
         conn.close()
-    assert error.value.partial == b"chunk 0\nchunk 1\n"
+    return error.value.partial
+
+
+def test_an_error_mid_stream_closes_the_connection(twistd):
+    daemon = twistd(PRODUCTION)
+    partial = cut_off_body(daemon, "/stream/?chunks=5&delay=0.1&fail_after=2")
+    assert partial == b"chunk 0\nchunk 1\n"
     assert wait_until(lambda: "deliberate failure after 2" in daemon.log(), 5)
     assert "WSGI application error" in daemon.log()
 
@@ -163,16 +169,7 @@ def test_a_whole_body_that_fails_is_closed_and_reported(writeback_tac):
     assert response.status == 500
     assert response.body == b""
     # The headers and a first write were sent: the connection closes.
-    conn = connect(daemon)
-    try:
-        conn.request("GET", "/write?fail")
-        response = conn.getresponse()
-        assert response.status == 200
-        with pytest.raises(http.client.IncompleteRead) as error:
-            response.read()
-    finally:
-        conn.close()
-    assert error.value.partial == b"written, "
+    assert cut_off_body(daemon, "/write?fail") == b"written, "
     assert wait_until(lambda: daemon.log().count("tac: body closed") == 2, 5)
     log = daemon.log()
     assert log.count("WSGI application error") == 2
