@@ -5,18 +5,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN ?= $(VENV)/bin
 PORT ?= 8080
-FINAL_STEP := examples/tap/05-production
 DEMO ?= $(CURDIR)/.demo
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test lint docs pytest matrix bench demo stop lock clean
+.PHONY: test unit lint docs pytest matrix bench demo stop lock clean
 
 test: lint docs pytest
 
+# The pinned tools, then the package itself, editable: the tests run the
+# installed `twistd django`, not a folder on PYTHONPATH.
 $(BIN)/.installed: pyproject.toml requirements/ci.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/ci.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
 lint: $(BIN)/.installed
@@ -29,6 +31,10 @@ docs: $(BIN)/.installed
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest
+
+# The in-process unit tests alone: Twisted's test doubles, no daemon.
+unit: $(BIN)/.installed
+	$(BIN)/pytest tests/unit
 
 # The suite on every installed Python from 3.10 up, with Django 5.2 LTS and
 # the newest Django (noxfile.py). Not part of `make test`: it takes long.
@@ -60,11 +66,11 @@ demo: docs
 	@BACKUPSITE_DATA_DIR=$(DEMO)/var DJANGO_SECRET_KEY_FILE=$(DEMO)/secret_key \
 	    $(BIN)/python examples/site/manage.py collectstatic --noinput --verbosity 0
 	@BACKUPSITE_DATA_DIR=$(DEMO)/var DJANGO_SECRET_KEY_FILE=$(DEMO)/secret_key \
-	    PYTHONPATH=$(CURDIR)/$(FINAL_STEP):$(CURDIR)/examples/site \
+	    PYTHONPATH=$(CURDIR)/examples/site \
 	    $(BIN)/twistd --pidfile=$(DEMO)/twistd.pid --logfile=$(DEMO)/twistd.log \
 	    django --settings backupsite.settings --listen tcp:$(PORT):interface=127.0.0.1 \
 	    --mount /docs/=$(CURDIR)/docs/_build/html
-	@echo "Serving $(FINAL_STEP) daemonized (PID $$(cat $(DEMO)/twistd.pid)):"
+	@echo "Serving the twistd-django package daemonized (PID $$(cat $(DEMO)/twistd.pid)):"
 	@echo "  site:    http://127.0.0.1:$(PORT)/"
 	@echo "  docs:    http://127.0.0.1:$(PORT)/docs/"
 	@echo "  pidfile: $(DEMO)/twistd.pid"

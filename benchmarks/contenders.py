@@ -21,7 +21,6 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SERVERS = Path(__file__).with_name("servers")
-PLUGIN = ROOT / "examples" / "tap" / "05-production"
 SITE = ROOT / "examples" / "site"
 MULTICORE = ROOT / "examples" / "recipes" / "multicore"
 ALL = ("plain", "page", "static", "wait20")
@@ -141,7 +140,7 @@ def base_env(data_dir):
         "DJANGO_SECRET_KEY": "benchmark-only-" + "x" * 40,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_DEBUG": "",
-        "PYTHONPATH": os.pathsep.join(map(str, (SERVERS, PLUGIN, SITE, MULTICORE))),
+        "PYTHONPATH": os.pathsep.join(map(str, (SERVERS, SITE, MULTICORE))),
     }
 
 

@@ -30,7 +30,6 @@ import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "examples" / "site"
-PLUGIN = ROOT / "examples" / "tap" / "05-production"
 BIN = Path(sys.executable).parent
 WHITENOISE_APP = """
 from django.conf import settings
@@ -120,7 +119,7 @@ def main():
         "BACKUPSITE_DATA_DIR": str(workdir / "data"),
         "DJANGO_SECRET_KEY": "benchmark-only-" + "x" * 40,
         "DJANGO_SETTINGS_MODULE": "backupsite.settings",
-        "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(SITE), str(workdir)]),
+        "PYTHONPATH": os.pathsep.join([str(SITE), str(workdir)]),
     }
     manage = [sys.executable, str(SITE / "manage.py")]
     for command in ("migrate", "collectstatic"):

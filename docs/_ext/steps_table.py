@@ -12,11 +12,12 @@ Options:
 
 The file is the ``steps_table_file`` setting of conf.py (default:
 ``examples/steps.toml`` beside the docs folder). Each ``[[step]]`` gives a
-row: the step (a link to ``tutorial/<kind>/<folder>`` when that page
-exists), its kind, its title, what it does daemonized and in the foreground,
-what SIGTERM does with a request in flight, and the twistd command, with
-``{port}`` shown as 8080. A page that shows the table is rebuilt when the
-file changes, and when pages are added or removed.
+row: the step (a link to ``tutorial/<kind>/<name>`` when that page exists,
+``<name>`` being the step's id without its kind: ``05-package`` for
+``tap-05-package``), its kind, its title, what it does daemonized and in the
+foreground, what SIGTERM does with a request in flight, and the twistd
+command, with ``{port}`` shown as 8080. A page that shows the table is
+rebuilt when the file changes, and when pages are added or removed.
 """
 
 import shlex
@@ -65,6 +66,16 @@ def load_steps(path):
             name = step.get("id", f"number {number}")
             raise ValueError(f"step {name} has no {', '.join(missing)}")
     return steps
+
+
+def page_name(step):
+    """``05-package`` for the step ``tap-05-package``: its page, and the
+    name shown (a step that runs the installed package has no folder of
+    its own; its ``path`` is the package's source, ``src``)."""
+    kind, sep, name = step["id"].partition("-")
+    if sep and kind == step["kind"] and name:
+        return name
+    return Path(step["path"]).name
 
 
 def command_line(step):
@@ -125,7 +136,7 @@ class StepsTable(SphinxDirective):
         return table
 
     def step_link(self, step):
-        folder = Path(step["path"]).name
+        folder = page_name(step)
         docname = f"tutorial/{step['kind']}/{folder}"
         if docname not in self.env.found_docs:
             return nodes.Text(folder)

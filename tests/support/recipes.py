@@ -1,14 +1,14 @@
 """The recipes under examples/recipes/, started with the ``twistd`` fixture.
 
-A recipe builds on the production plugin: its folder and a copy of
-examples/tap/05-production go on PYTHONPATH, beside the example site.
+A recipe builds on the installed twistd-django package: only the recipe's
+folder goes on PYTHONPATH, beside the example site.
 """
 
 import os
 import socket
 import time
 
-from .steps import EXAMPLES, FINAL_TAP, ROOT, SITE, Step
+from .steps import EXAMPLES, ROOT, SITE, Step
 
 RECIPES = EXAMPLES / "recipes"
 
@@ -28,12 +28,9 @@ def recipe_step(slug, args, env=None):
 
 
 def start_recipe(twistd, slug, args, daemonize=True, env=None, start=True):
-    """Copy the recipe and the production step, and start twistd on them."""
+    """Copy the recipe, and start twistd on it."""
     daemon = twistd(recipe_step(slug, args), daemonize=daemonize, env=env, start=False)
-    production = FINAL_TAP.copy_to(daemon.workdir.parent)
-    daemon.env["PYTHONPATH"] = os.pathsep.join(
-        [str(daemon.workdir), str(production), str(SITE)]
-    )
+    daemon.env["PYTHONPATH"] = os.pathsep.join([str(daemon.workdir), str(SITE)])
     return daemon.start() if start else daemon
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from .daemon import Twistd
 from .http import get
 from .site import site_env
-from .steps import SITE, STEPS
+from .steps import PACKAGE, SITE
 
-PRODUCTION = next(s for s in STEPS if s.id == "tap-05-production")
+PRODUCTION = PACKAGE
 HOST = "127.0.0.1"
 
 

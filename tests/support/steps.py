@@ -29,16 +29,30 @@ class Step:
     foreground: str
     env: dict = field(default_factory=dict)
     in_flight_sigterm: str | None = None
+    installed: bool = False
 
     @property
     def folder(self):
         return ROOT / self.path
 
+    @property
+    def page(self):
+        """The step's tutorial page: docs/tutorial/KIND/NN-slug.rst."""
+        return (
+            ROOT / "docs" / "tutorial" / self.kind / f"{self.id.split('-', 1)[1]}.rst"
+        )
+
     def claim(self, daemonize):
         return self.daemonized if daemonize else self.foreground
 
     def copy_to(self, directory):
-        """Copy the step's folder, alone, into ``directory``."""
+        """Copy the step's folder, alone, into ``directory``. A step that runs
+        the installed package gets an empty folder: nothing to put on
+        PYTHONPATH, the code comes from the environment."""
+        if self.installed:
+            target = Path(directory) / "installed-package"
+            target.mkdir()
+            return target
         target = Path(directory) / Path(self.path).name
         shutil.copytree(self.folder, target, ignore=RUNTIME_FILES)
         return target
@@ -51,3 +65,4 @@ def load_steps():
 
 STEPS = load_steps()
 FINAL_TAP = [s for s in STEPS if s.kind == "tap"][-1]
+PACKAGE = next(s for s in STEPS if s.installed)

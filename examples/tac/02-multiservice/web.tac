@@ -6,14 +6,13 @@ stops after the requests in flight have finished.
 
 import os
 
+from djangostep.application import django_application
+from djangostep.inflight import InFlight, TrackingWSGIResource
+from djangostep.resource import django_root
+from djangostep.threadpool import DaemonThreadPool, ThreadPoolService
 from twisted.application import service, strports
 from twisted.internet import reactor
 from twisted.web.server import Site
-
-from twistd_django.application import django_application
-from twistd_django.inflight import InFlight, TrackingWSGIResource
-from twistd_django.resource import django_root
-from twistd_django.threadpool import DaemonThreadPool, ThreadPoolService
 
 settings = os.environ.get("DJANGO_SETTINGS_MODULE", "backupsite.settings")
 endpoint = f"tcp:{os.environ.get('PORT', '8080')}:interface=127.0.0.1"

@@ -1,39 +1,33 @@
-"""The options of ``twistd backup-server``: the production plugin's, and more."""
+"""The options of ``twistd backup-server``: the production plugin's, and more.
 
-from twisted.python import usage
+They are read from the plugin's config file too, under ``[django]``.
+"""
 
-from twistd_django.options import DjangoOptions, seconds, thread_count
+from twistd_django.options import DjangoOptions, Parameter, seconds, text, thread_count
 
-
-class BackupServerOptions(DjangoOptions):
-    optParameters = [
-        [
-            "agents",
+BackupServerOptions = DjangoOptions.extended(
+    "BackupServerOptions",
+    {
+        "agents": Parameter(
             None,
             "tcp:7001:interface=127.0.0.1",
             "Endpoint on which backup agents connect.",
-        ],
-        [
-            "orm-threads",
+            text,
+            "endpoint",
+        ),
+        "orm-threads": Parameter(
             None,
             "2",
             "Threads (so database connections) for the agents' ORM work.",
-        ],
-        [
-            "call-timeout",
+            thread_count,
+            "threads",
+        ),
+        "call-timeout": Parameter(
             None,
             "2",
-            "How long a Django view waits for the Twisted side, in seconds.",
-        ],
-    ]
-
-    def postOptions(self):
-        super().postOptions()
-        for name, check in (
-            ("orm-threads", thread_count),
-            ("call-timeout", seconds(0.1, 60)),
-        ):
-            try:
-                self[name] = check(self[name])
-            except ValueError as error:
-                raise usage.UsageError(f"--{name}: {error}") from None
+            "How long a Django view waits for the Twisted side.",
+            seconds(0.1, 60),
+            "seconds",
+        ),
+    },
+)

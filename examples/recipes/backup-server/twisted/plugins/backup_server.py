@@ -2,7 +2,7 @@
 
 One process, one MultiService: a line protocol on which backup agents report
 finished snapshots, and the Django site that shows them. It builds on the
-production plugin (examples/tap/05-production on PYTHONPATH); see
+installed twistd-django package (``pip install twistd-django``); see
 backupserver.service for the order in which the parts start and stop.
 """
 

@@ -1,32 +1,32 @@
-"""twistd plugin: ``twistd django`` serves a Django project.
+"""twistd plugin: ``twistd djangostep`` serves a Django project.
 
 STILL BROKEN: the pool now starts in ThreadPoolService.startService, but
 makeService returns only the web service, so twistd never starts the pool.
 """
 
+from djangostep.options import DjangoOptions
 from twisted.application.service import IServiceMaker
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
-from twistd_django.options import DjangoOptions
-
 
 @implementer(IServiceMaker, IPlugin)
 class DjangoServiceMaker:
-    tapname = "django"
-    description = "Serve a Django project over HTTP."
+    tapname = "djangostep"
+    description = (
+        "Serve a Django project over HTTP (tutorial step 02-threadpool-service)."
+    )
     options = DjangoOptions
 
     def makeService(self, options):
+        from djangostep.application import django_application
+        from djangostep.resource import django_root
+        from djangostep.threadpool import ThreadPoolService
         from twisted.application import strports
         from twisted.internet import reactor
         from twisted.python.threadpool import ThreadPool
         from twisted.web.server import Site
         from twisted.web.wsgi import WSGIResource
-
-        from twistd_django.application import django_application
-        from twistd_django.resource import django_root
-        from twistd_django.threadpool import ThreadPoolService
 
         application = django_application(options["settings"])
         pool = ThreadPool(options["threads"], options["threads"], name="wsgi")

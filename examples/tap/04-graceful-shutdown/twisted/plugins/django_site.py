@@ -1,33 +1,33 @@
-"""twistd plugin: ``twistd django`` serves a Django project.
+"""twistd plugin: ``twistd djangostep`` serves a Django project.
 
 The pool's service and the web service are children of one MultiService,
 so twistd starts the pool after it forks. On SIGTERM the port closes, the
 requests in flight finish, and then the pool stops.
 """
 
+from djangostep.options import DjangoOptions
 from twisted.application.service import IServiceMaker
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
-from twistd_django.options import DjangoOptions
-
 
 @implementer(IServiceMaker, IPlugin)
 class DjangoServiceMaker:
-    tapname = "django"
-    description = "Serve a Django project over HTTP."
+    tapname = "djangostep"
+    description = (
+        "Serve a Django project over HTTP (tutorial step 04-graceful-shutdown)."
+    )
     options = DjangoOptions
 
     def makeService(self, options):
+        from djangostep.application import django_application
+        from djangostep.inflight import InFlight, TrackingWSGIResource
+        from djangostep.resource import FilesWithoutListing, django_root
+        from djangostep.threadpool import DaemonThreadPool, ThreadPoolService
         from twisted.application import strports
         from twisted.application.service import MultiService
         from twisted.internet import reactor
         from twisted.web.server import Site
-
-        from twistd_django.application import django_application
-        from twistd_django.inflight import InFlight, TrackingWSGIResource
-        from twistd_django.resource import FilesWithoutListing, django_root
-        from twistd_django.threadpool import DaemonThreadPool, ThreadPoolService
 
         application = django_application(options["settings"])
         pool = DaemonThreadPool(options["threads"], options["threads"], name="wsgi")

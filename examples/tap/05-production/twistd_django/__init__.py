@@ -1,1 +1,0 @@
-"""Serve a Django project from twistd: the parts the plugin puts together."""

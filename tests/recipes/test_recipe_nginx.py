@@ -1,0 +1,354 @@
+"""The nginx recipe: a real nginx on 127.0.0.1 in front of two twistd daemons.
+
+examples/recipes/nginx, documented in docs/howto/run-behind-nginx.rst. The
+test renders nginx.conf with this run's ports and paths (every production
+value it replaces must be in the file), runs the distribution's nginx in the
+foreground, and checks what the backends see and log through it.
+"""
+
+import http.client
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from support.foreground import foreground_fixture
+from support.http import free_port, port_open
+from support.procs import wait_until
+from support.recipes import RECIPES, start_recipe
+from twistd_django.options import PARAMETERS
+
+RECIPE = RECIPES / "nginx"
+CONF = RECIPE / "nginx.conf"
+SERVER_NAME = "backup.example.com"
+FORGED = "203.0.113.66"  # TEST-NET-3: no client of this test has it.
+# Debian puts nginx in /usr/sbin, which is not on a normal user's PATH.
+NGINX = shutil.which(
+    "nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+)
+INSTALL = "apt-get install nginx (Debian, Ubuntu) or dnf install nginx (Fedora)"
+APPENDED_XFF = "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"
+
+
+@pytest.fixture
+def nginx_program():
+    if NGINX is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "nginx is not installed, and CI must run the nginx recipe's tests:"
+                f" .ci/run should have installed it ({INSTALL})."
+            )
+        pytest.skip(f"nginx is not installed: {INSTALL}")
+    return NGINX
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """A throwaway CA, and nginx's certificate for the server name."""
+    directory = tmp_path_factory.mktemp("nginx-certs")
+    subprocess.run(
+        [sys.executable, str(RECIPES / "tls" / "throwaway_ca.py"), str(directory)]
+        + [SERVER_NAME, "127.0.0.1"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    # nginx wants the certificate and its chain in one file.
+    fullchain = (directory / "cert.pem").read_text() + (
+        directory / "chain.pem"
+    ).read_text()
+    (directory / "fullchain.pem").write_text(fullchain)
+    return directory
+
+
+def conf_value(name):
+    """The value of a directive in nginx.conf, which must appear once."""
+    found = re.findall(rf"^\s*{name}\s+([^;]+);", CONF.read_text(), re.M)
+    assert len(found) == 1, f"{name}: {found}"
+    return found[0]
+
+
+def size_in_bytes(value):
+    units = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+    number, unit = re.fullmatch(r"(\d+)([kmg]?)", value.lower()).groups()
+    return int(number) * units[unit]
+
+
+MAX_BODY = size_in_bytes(conf_value("client_max_body_size"))
+
+
+def render(text, replacements):
+    """nginx.conf with this run's values; each production value must be there."""
+    for production, here in replacements.items():
+        assert production in text, f"nginx.conf no longer has {production!r}"
+        text = text.replace(production, here)
+    return text
+
+
+class Proxy:
+    """The running nginx: its ports, its access log, HTTP and HTTPS clients."""
+
+    def __init__(self, process, http_port, https_port, access_log, certs):
+        self.process = process
+        self.http_port, self.https_port = http_port, https_port
+        self.access_log = access_log
+        self.context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+
+    def request(self, path, tls=True, method="GET", headers=None, body=None):
+        """One request on a new connection, closed after the response."""
+        if tls:
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", self.https_port, timeout=10, context=self.context
+            )
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        try:
+            conn.request(
+                method,
+                path,
+                body=body,
+                headers={"Host": SERVER_NAME, "Connection": "close", **(headers or {})},
+            )
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def backends(twistd, tmp_path):
+    """Two production daemons with the proxied settings, on 127.0.0.1 only."""
+    daemons = []
+    for n in (1, 2):
+        access = tmp_path / f"backend{n}.access.log"
+        daemon = start_recipe(
+            twistd,
+            "nginx",
+            [
+                "django",
+                "--settings=proxied_settings",
+                "--listen=tcp:{port}:interface=127.0.0.1",
+                "--trust-proxy=yes",
+                f"--access-log={access}",
+                f"--max-body={MAX_BODY}",
+            ],
+        )
+        daemon.access_log = access
+        daemons.append(daemon)
+    return daemons
+
+
+@pytest.fixture
+def start_nginx(nginx_program, backends, certs, tmp_path):
+    """``start_nginx(edit=None)``: render nginx.conf (``edit`` changes the
+    text first), run nginx in the foreground, wait for its two ports."""
+    started, start = foreground_fixture(tmp_path)
+
+    def start_nginx(edit=None):
+        prefix = tmp_path / f"nginx{len(started)}"
+        prefix.mkdir()
+        http_port, https_port = free_port(), free_port()
+        access_log = prefix / "access.log"
+        b1, b2 = backends
+        text = render(
+            CONF.read_text(),
+            {
+                # The master runs as this user: a worker that switched to
+                # www-data could not write under pytest's mode-0700 tmp dir.
+                "user www-data;": f"user {pwd.getpwuid(os.geteuid()).pw_name};",
+                # One worker: its round-robin alternates, request by request.
+                "worker_processes auto;": "worker_processes 1;",
+                "pid /run/nginx.pid;": f"pid {prefix}/nginx.pid;",
+                "error_log /var/log/nginx/error.log;": "error_log stderr info;",
+                "/var/log/nginx/backupsite.access.log": str(access_log),
+                "server 127.0.0.1:8081;": f"server 127.0.0.1:{b1.port};",
+                "server 127.0.0.1:8082;": f"server 127.0.0.1:{b2.port};",
+                "listen 80;": f"listen 127.0.0.1:{http_port};",
+                "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
+                "/etc/ssl/backupsite/fullchain.pem": str(certs / "fullchain.pem"),
+                "/etc/ssl/backupsite/key.pem": str(certs / "key.pem"),
+                # Debian's nginx keeps request bodies in /var/lib/nginx.
+                "http {": "http {\n"
+                + "".join(
+                    f"    {kind}_temp_path {prefix}/{kind}_temp;\n"
+                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+                ),
+            },
+        )
+        if edit is not None:
+            text = edit(text)
+        conf = prefix / "nginx.conf"
+        conf.write_text(text)
+        process = start(
+            [nginx_program, "-e", "stderr", "-p", prefix, "-c", conf]
+            + ["-g", "daemon off;"],
+            cwd=prefix,
+            env=dict(os.environ),
+            name="nginx",
+        )
+        up = wait_until(
+            lambda: (
+                not process.running()
+                or (port_open(http_port) and port_open(https_port))
+            ),
+            10,
+        )
+        assert up and process.running(), f"nginx did not start:\n{process.log()}"
+        return Proxy(process, http_port, https_port, access_log, certs)
+
+    yield start_nginx
+    for process in started:
+        process.kill()
+
+
+def access_clients(path, marker):
+    """The client address of each access log line whose user agent is ``marker``."""
+    if not path.exists():
+        return []
+    return [
+        line.split(" ", 1)[0]
+        for line in path.read_text().splitlines()
+        if line.endswith(f'"{marker}"')
+    ]
+
+
+def pid_of(proxy, **kwargs):
+    status, _, body = proxy.request("/status.json", **kwargs)
+    assert status == 200, body
+    return json.loads(body)["pid"]
+
+
+def test_requests_reach_both_backends(start_nginx, backends):
+    proxy = start_nginx()
+    pids = [pid_of(proxy) for _ in range(20)]
+    b1, b2 = backends
+    assert set(pids) == {b1.pid, b2.pid}
+    # Round-robin: each backend gets its share, not one or two strays.
+    assert min(pids.count(b1.pid), pids.count(b2.pid)) >= 8, pids
+
+
+def test_the_access_log_has_the_address_nginx_saw(start_nginx, backends):
+    """A client's own X-Forwarded-For is replaced: the backend logs
+    127.0.0.1, the address nginx saw, and not the forged one."""
+    proxy = start_nginx()
+    marker = "probe/real-client"
+    for _ in range(4):  # Round-robin: two for each backend.
+        status, _, _ = proxy.request(
+            "/_twistd/live", headers={"X-Forwarded-For": FORGED, "User-Agent": marker}
+        )
+        assert status == 200
+
+    def logged():
+        return [c for b in backends for c in access_clients(b.access_log, marker)]
+
+    assert wait_until(lambda: len(logged()) == 4, 5), logged()
+    assert logged() == ["127.0.0.1"] * 4
+    for backend in backends:
+        assert access_clients(backend.access_log, marker) == ["127.0.0.1"] * 2
+    assert wait_until(lambda: access_clients(proxy.access_log, marker), 5)
+    assert access_clients(proxy.access_log, marker) == ["127.0.0.1"] * 4
+
+
+def test_replaced_forwarded_for_logs_the_address_nginx_saw(start_nginx, backends):
+    """With ``$remote_addr`` instead, nginx drops what the client sent: the
+    log is the same."""
+    proxy = start_nginx(
+        edit=lambda text: render(
+            text, {APPENDED_XFF: "proxy_set_header X-Forwarded-For $remote_addr;"}
+        )
+    )
+    marker = "probe/replaced"
+    status, _, _ = proxy.request(
+        "/_twistd/live", headers={"X-Forwarded-For": FORGED, "User-Agent": marker}
+    )
+    assert status == 200
+
+    def logged():
+        return [c for b in backends for c in access_clients(b.access_log, marker)]
+
+    assert wait_until(logged, 5)
+    assert logged() == ["127.0.0.1"]
+
+
+def test_django_sees_the_scheme_nginx_received(start_nginx):
+    proxy = start_nginx()
+    # Over HTTP, the production settings redirect to HTTPS, to the name that
+    # the client asked for ($host has no port).
+    status, headers, _ = proxy.request("/?q=1", tls=False)
+    assert (status, headers["Location"]) == (301, f"https://{SERVER_NAME}/?q=1")
+    # A client cannot claim HTTPS: nginx overwrites its X-Forwarded-Proto.
+    status, _, _ = proxy.request("/", tls=False, headers={"X-Forwarded-Proto": "https"})
+    assert status == 301
+    # Over HTTPS, Django takes the request for secure: no redirect, and HSTS.
+    status, headers, body = proxy.request("/")
+    assert status == 200, body
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_only_the_allowed_host_reaches_the_site(start_nginx):
+    proxy = start_nginx()
+    assert proxy.request("/", headers={"Host": "evil.example"})[0] == 400
+    assert proxy.request("/", headers={"Host": SERVER_NAME.upper()})[0] == 200
+
+
+def test_body_limit_is_the_same_in_nginx_and_the_plugin(start_nginx, backends):
+    # The plugin's default --max-body is the limit that nginx.conf sets.
+    assert MAX_BODY == int(PARAMETERS["max-body"].default)
+
+    proxy = start_nginx()
+    # One byte over: nginx answers 413 from the headers, and no backend sees it.
+    with socket.create_connection(("127.0.0.1", proxy.http_port), timeout=10) as sock:
+        sock.sendall(
+            f"POST /logs/upload/ HTTP/1.1\r\nHost: {SERVER_NAME}\r\n"
+            f"Content-Length: {MAX_BODY + 1}\r\nUser-Agent: probe/too-big\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        head = sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 413 "), head
+    # At the limit: nginx passes it on, the backend reads it all, and Django
+    # answers (400: not a multipart upload).
+    status, _, _ = proxy.request(
+        "/logs/upload/",
+        method="POST",
+        body=b"x" * MAX_BODY,
+        headers={"Content-Type": "text/plain", "User-Agent": "probe/at-limit"},
+    )
+    assert status not in (413, 502), status
+    logs = [b.access_log for b in backends]
+    assert wait_until(
+        lambda: any(access_clients(log, "probe/at-limit") for log in logs), 5
+    )
+    assert not any(access_clients(log, "probe/too-big") for log in logs)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=str)
+def test_stopping_a_backend_loses_no_request(start_nginx, backends, signum):
+    """50 GETs in a row; after the 10th, one backend is stopped. nginx
+    retries each failed GET on the other, and the client sees only 200s."""
+    proxy = start_nginx()
+    b1, b2 = backends
+    statuses, pids = [], []
+    stopper = None
+    for n in range(50):
+        if n == 10:
+            stopper = threading.Thread(target=b1.signal, args=(signum,))
+            stopper.start()
+        status, _, body = proxy.request("/status.json")
+        statuses.append(status)
+        if status == 200:
+            pids.append(json.loads(body)["pid"])
+    stopper.join(timeout=5)
+    assert statuses == [200] * 50
+    assert wait_until(lambda: not b1.running(), 10), "backend 1 did not stop"
+    assert {b1.pid, b2.pid} <= set(pids[:10])
+    # Once backend 1 is gone, backend 2 answers everything.
+    assert pids[-10:] == [b2.pid] * 10
