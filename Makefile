@@ -8,9 +8,9 @@ PORT ?= 8080
 DEMO ?= $(CURDIR)/.demo
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test unit lint docs pytest matrix bench demo stop lock clean
+.PHONY: test unit lint docs pytest matrix test-matrix bench demo stop lock clean
 
-test: lint docs pytest
+test: lint docs pytest test-matrix
 
 # The pinned tools, then the package itself, editable: the tests run the
 # installed `twistd django`, not a folder on PYTHONPATH.
@@ -36,10 +36,17 @@ pytest: $(BIN)/.installed
 unit: $(BIN)/.installed
 	$(BIN)/pytest tests/unit
 
-# The suite on every installed Python from 3.10 up, with Django 5.2 LTS and
-# the newest Django (noxfile.py). Not part of `make test`: it takes long.
+# The matrix (noxfile.py, tools/compatibility.py): the unit tests on every
+# installed Python from 3.10 up, with Django 5.2 LTS and the newest Django,
+# on the oldest and the newest Twisted that pyproject.toml declares, and the
+# whole suite on 3.11 and 3.13. It writes docs/reference/compatibility.rst.
+# `make test` runs it all but the whole suite on 3.11, which is its own
+# pytest step. PYTEST_ARGS make a partial run, which leaves the page alone.
 matrix: $(BIN)/.installed
-	$(BIN)/nox $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+	$(BIN)/python tools/compatibility.py run $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
+test-matrix: $(BIN)/.installed
+	$(BIN)/python tools/compatibility.py run --make-test
 
 # Measure the recipes against the peers (docs/reference/performance.rst).
 # Not part of `make test`: it takes about 13 minutes, on a quiet machine.

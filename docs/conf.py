@@ -17,6 +17,12 @@ ROOT = DOCS.parent
 EXT = DOCS / "_ext"
 sys.path.insert(0, str(EXT))
 
+# The package, from this checkout: autodoc documents it, and the options
+# table reads it. (The repository's .venv has it installed, editable, from
+# the same folder.)
+sys.path.insert(0, str(ROOT / "src"))
+import twistd_django  # noqa: E402
+
 # The commands that command-output runs ("python ...") use the Python that
 # runs Sphinx, the virtualenv's, even when its bin/ is not on PATH.
 _bindir = os.path.dirname(sys.executable)
@@ -28,8 +34,11 @@ if os.environ.get("PATH", "").split(os.pathsep)[0] != _bindir:
 project = "Django on twistd"
 author = "The Django on twistd authors"
 copyright = "the Django on twistd authors"
+# The package's version, shown where a page names its wheel.
+version = release = twistd_django.__version__
 
 extensions = [
+    "sphinx.ext.autodoc",
     "sphinx.ext.extlinks",
     "sphinxcontrib.programoutput",
     *sorted(path.stem for path in EXT.glob("[!_]*.py")),
@@ -47,6 +56,14 @@ steps_table_file = str(ROOT / "examples" / "steps.toml")
 
 exclude_patterns = ["_build"]
 nitpicky = True
+
+# docs/reference/api.rst. Twisted's names link to its API docs
+# (twisted_refs.py); these have no inventory to link to, and no intersphinx
+# without a network.
+autodoc_member_order = "bysource"
+nitpick_ignore = [
+    ("py:class", "logging.Handler"),
+]
 highlight_language = "none"
 
 html_theme = "furo"

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from support.daemon import Twistd
+from support.postgres import Unavailable, start_server
 from support.procs import kill_hard, pids_below
 from support.site import prepare_site, site_env
 from support.steps import SITE
@@ -77,3 +78,24 @@ def pytest_runtest_makereport(item, call):
         for daemon in item.stash.get(DAEMONS, []):
             report.sections.append((f"twistd log ({daemon.workdir})", daemon.log()))
     return report
+
+
+@pytest.fixture(scope="session")
+def postgres_server(site_data):
+    """A PostgreSQL server for the session (support/postgres.py): skipped if
+    it cannot run here, and a failure in CI, which must run these tests."""
+    try:
+        server = start_server(site_data)
+    except Unavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"{error}; CI must run the PostgreSQL tests (.ci/run).")
+        pytest.skip(str(error))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres(request, postgres_server):
+    """A database of the example site for this test, a copy of the migrated
+    template: a ``support.postgres.Database``."""
+    return postgres_server.database(request.node.name)

@@ -1,7 +1,7 @@
 """The ``variants-table`` directive: the table of the fix variants.
 
 ``.. variants-table::`` renders examples/variants/variants.toml, the file
-whose every value tests/test_variants.py asserts against a real twistd, as a
+whose every value tests/steps/test_variants.py asserts against a real twistd, as a
 table: one row per variant, one column per measured behaviour. A value this
 file has no words for stops the build, so the page cannot say more than the
 tests do. An optional argument names another file, relative to the page.

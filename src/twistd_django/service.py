@@ -2,7 +2,7 @@
 
 from twisted.application.service import MultiService
 
-from twistd_django import dbcheck, logbridge, tripwire
+from twistd_django import dbcheck, logbridge, tripwire, twisted_private
 from twistd_django.accesslog import LogWholeResponses, combined_log_formatter
 from twistd_django.application import django_application
 from twistd_django.backpressure import BoundedQueue
@@ -32,7 +32,9 @@ class DjangoService(MultiService):
 
 def django_service(options, reactor):
     """Configure Django from ``options`` (a parsed ``DjangoOptions``), check
-    its databases, and return the ``DjangoService`` that serves it."""
+    its databases, and return the ``DjangoService`` that serves it. First of
+    all, check that Twisted has the private names the package relies on."""
+    twisted_private.check()
     if options["fork-tripwire"]:
         tripwire.install()
     application = django_application(options["settings"])

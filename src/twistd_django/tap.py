@@ -6,11 +6,9 @@ __all__ = ["Options", "makeService"]
 
 
 def makeService(options):
-    """Check Twisted's internals, then build the service from ``options``."""
+    """Build the service from ``options``."""
     from twisted.internet import reactor
 
-    from twistd_django import twisted_private
     from twistd_django.service import django_service
 
-    twisted_private.check()
     return django_service(options, reactor)

@@ -15,15 +15,22 @@ import twisted
 from twisted.python.threadpool import ThreadPool
 from twisted.web import http, wsgi
 
+
+
+class Missing:
+    """Stands in for a missing class, so that the package still imports and
+    ``check()`` can say what is missing."""
+
+
 # Why: WSGIResource makes one _WSGIResponse per request and has no public
 # way to change how a response is written back or what its environ holds;
 # the package's response (writeback.py) subclasses it.
-WSGIResponse = getattr(wsgi, "_WSGIResponse", None)
+WSGIResponse = getattr(wsgi, "_WSGIResponse", Missing)
 
 # Why: Site's default protocol wraps every HTTPChannel in this class, which
 # switches the connection to HTTP/2 when TLS negotiates h2; no public
 # factory takes an HTTPChannel subclass and keeps that switch.
-GenericHTTPChannelProtocol = getattr(http, "_GenericHTTPChannelProtocol", None)
+GenericHTTPChannelProtocol = getattr(http, "_GenericHTTPChannelProtocol", Missing)
 
 
 def queued_work(pool):

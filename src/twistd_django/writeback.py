@@ -41,7 +41,9 @@ NOT_HTTP_VARIABLES = ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH")
 class BufferedWSGIResponse(WSGIResponse):
     """Drive one request through the WSGI application, in a pool thread."""
 
-    log = Logger(namespace="twisted.web.wsgi")
+    # A Logger on a class logs under the class's own name, whatever namespace
+    # it is given: twistd_django.writeback.BufferedWSGIResponse.
+    log = Logger()
 
     def __init__(self, reactor, threadpool, application, request):
         super().__init__(reactor, threadpool, application, request)

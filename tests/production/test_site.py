@@ -9,59 +9,21 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-SITE = Path(__file__).resolve().parents[2] / "examples" / "site"
-SECRET_KEY = "test-site-secret-key-" + "x" * 40
+from support.site import manage, prepare_site, run_manage, run_script, site_env
+from support.steps import SITE
+
+#: Seconds for each Python that runs the site.
 TIMEOUT = 60
 INSECURE_KEY = "DJANGO_SECRET_KEY is not set: using an insecure development key"
 
 
-def site_env(data_dir, **changes):
-    """The environment of the site; a change to None removes the variable."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name != "PYTHONPATH" and not name.startswith(("DJANGO_", "BACKUPSITE_"))
-    }
-    env.update(
-        PYTHONPATH=str(SITE),
-        PYTHONDONTWRITEBYTECODE="1",
-        BACKUPSITE_DATA_DIR=str(data_dir),
-        DJANGO_SECRET_KEY=SECRET_KEY,
-    )
-    env.update(changes)
-    return {name: str(value) for name, value in env.items() if value is not None}
-
-
-def run(*args, env, cwd):
-    return subprocess.run(
-        [sys.executable, *args],
-        check=False,
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-
-
-def manage(*args, env, cwd):
-    result = run(str(SITE / "manage.py"), *args, env=env, cwd=cwd)
-    assert result.returncode == 0, f"manage.py {args} failed:\n{result.stderr}"
-    return result
-
-
-def script(code, env, cwd):
-    """Run Python ``code``, which prints one JSON document; return it."""
-    result = run("-c", textwrap.dedent(code), env=env, cwd=cwd)
-    assert result.returncode == 0, f"the script failed:\n{result.stderr}"
-    return json.loads(result.stdout)
+def env_for(data_dir, **changes):
+    """The site's environment, with the site on PYTHONPATH for the scripts."""
+    return site_env(data_dir, PYTHONPATH=SITE, **changes)
 
 
 def files_below(directory):
@@ -72,10 +34,7 @@ def files_below(directory):
 def data_dir(tmp_path_factory):
     """A data directory set up as the tutorial does: migrate, collectstatic."""
     data = tmp_path_factory.mktemp("site") / "var"  # Not created yet.
-    env = site_env(data)
-    manage("migrate", "--noinput", env=env, cwd=data.parent)
-    manage("collectstatic", "--noinput", env=env, cwd=data.parent)
-    return data
+    return prepare_site(data, env=env_for(data), cwd=data.parent, timeout=TIMEOUT)
 
 
 # Settings
@@ -84,7 +43,7 @@ def data_dir(tmp_path_factory):
 def test_importing_the_settings_and_the_wsgi_module_creates_nothing(tmp_path):
     data = tmp_path / "var"
     site_before = files_below(SITE)
-    settings = script(
+    settings = run_script(
         """
         import json
         import backupsite.wsgi
@@ -106,8 +65,9 @@ def test_importing_the_settings_and_the_wsgi_module_creates_nothing(tmp_path):
             "connected": connection.connection is not None,
         }))
         """,
-        env=site_env(data),
+        env=env_for(data),
         cwd=tmp_path,
+        timeout=TIMEOUT,
     )
     assert not data.exists()
     assert list(tmp_path.iterdir()) == []
@@ -136,16 +96,17 @@ def test_importing_the_settings_and_the_wsgi_module_creates_nothing(tmp_path):
 
 
 def test_the_default_data_directory_is_var_beside_manage_py(tmp_path):
-    data_dir = script(
+    data_dir = run_script(
         "import json, backupsite.settings as s; print(json.dumps(str(s.DATA_DIR)))",
-        env=site_env(tmp_path, BACKUPSITE_DATA_DIR=None),
+        env=env_for(tmp_path, BACKUPSITE_DATA_DIR=None),
         cwd=tmp_path,
+        timeout=TIMEOUT,
     )
     assert data_dir == str(SITE.resolve() / "var")
 
 
 def test_debug_and_allowed_hosts_come_from_the_environment(tmp_path):
-    values = script(
+    values = run_script(
         """
         import importlib, json, os
         import backupsite.settings as s
@@ -160,8 +121,9 @@ def test_debug_and_allowed_hosts_come_from_the_environment(tmp_path):
             for word in ["1", "true", "Yes", "0", "no", "", "on"]
         }))
         """,
-        env=site_env(tmp_path),
+        env=env_for(tmp_path),
         cwd=tmp_path,
+        timeout=TIMEOUT,
     )
     hosts = ["a.example", "[::1]"]
     assert values == {
@@ -179,10 +141,12 @@ def test_the_secret_key_comes_from_the_variable_or_else_the_file(tmp_path):
     key_file = tmp_path / "secret_key"
     key_file.write_text("  key-from-the-file\n")
     code = "import json, backupsite.settings as s; print(json.dumps(s.SECRET_KEY))"
-    env = site_env(tmp_path, DJANGO_SECRET_KEY=None, DJANGO_SECRET_KEY_FILE=key_file)
-    assert script(code, env=env, cwd=tmp_path) == "key-from-the-file"
+    env = env_for(tmp_path, DJANGO_SECRET_KEY=None, DJANGO_SECRET_KEY_FILE=key_file)
+    key = run_script(code, env=env, cwd=tmp_path, timeout=TIMEOUT)
+    assert key == "key-from-the-file"
     env["DJANGO_SECRET_KEY"] = "key-from-the-variable"
-    assert script(code, env=env, cwd=tmp_path) == "key-from-the-variable"
+    key = run_script(code, env=env, cwd=tmp_path, timeout=TIMEOUT)
+    assert key == "key-from-the-variable"
 
 
 UNUSABLE_KEY_FILES = {
@@ -198,8 +162,8 @@ def test_an_unusable_secret_key_file_is_a_clear_error(tmp_path, content, problem
     key_file = tmp_path / "secret_key"
     if content is not None:
         key_file.write_text(content)
-    env = site_env(tmp_path, DJANGO_SECRET_KEY=None, DJANGO_SECRET_KEY_FILE=key_file)
-    result = run(str(SITE / "manage.py"), "check", env=env, cwd=tmp_path)
+    env = env_for(tmp_path, DJANGO_SECRET_KEY=None, DJANGO_SECRET_KEY_FILE=key_file)
+    result = run_manage("check", env=env, cwd=tmp_path, timeout=TIMEOUT)
     assert result.returncode != 0
     assert result.stderr.splitlines()[-1] == (
         "django.core.exceptions.ImproperlyConfigured: "
@@ -209,8 +173,8 @@ def test_an_unusable_secret_key_file_is_a_clear_error(tmp_path, content, problem
 
 
 def test_without_a_secret_key_the_site_runs_and_warns(tmp_path):
-    env = site_env(tmp_path, DJANGO_SECRET_KEY=None)
-    result = run(str(SITE / "manage.py"), "check", env=env, cwd=tmp_path)
+    env = env_for(tmp_path, DJANGO_SECRET_KEY=None)
+    result = run_manage("check", env=env, cwd=tmp_path, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert any(line.startswith(f"WARNING: {INSECURE_KEY}") for line in lines)
@@ -219,7 +183,7 @@ def test_without_a_secret_key_the_site_runs_and_warns(tmp_path):
 
 def test_without_a_secret_key_the_first_request_warns_again(data_dir, tmp_path):
     """twistd starts its log after loading the site: the first request warns."""
-    logged = script(
+    logged = run_script(
         """
         import io, json, sys, warnings
         import django
@@ -238,12 +202,13 @@ def test_without_a_secret_key_the_first_request_warns_again(data_dir, tmp_path):
             ],
         }))
         """,
-        env=site_env(
+        env=env_for(
             data_dir,
             DJANGO_SECRET_KEY=None,
             DJANGO_SETTINGS_MODULE="backupsite.settings",
         ),
         cwd=tmp_path,
+        timeout=TIMEOUT,
     )
     assert logged["stderr"].startswith(f"WARNING: {INSECURE_KEY}")
     assert logged["stderr"].count("WARNING: ") == 1
@@ -266,10 +231,12 @@ def test_migrate_and_collectstatic_fill_the_data_directory(data_dir):
 
 
 def test_manage_py_check_passes_and_the_migrations_are_complete(data_dir):
-    env = site_env(data_dir)
-    result = manage("check", env=env, cwd=data_dir)
-    assert "System check identified no issues" in result.stdout
-    manage("makemigrations", "--check", "--dry-run", env=env, cwd=data_dir)
+    env = env_for(data_dir)
+    output = manage("check", env=env, cwd=data_dir, timeout=TIMEOUT)
+    assert "System check identified no issues" in output
+    manage(
+        "makemigrations", "--check", "--dry-run", env=env, cwd=data_dir, timeout=TIMEOUT
+    )
 
 
 # Views, through Django's test client, with DEBUG off
@@ -347,8 +314,8 @@ print(json.dumps(results))
 
 @pytest.fixture(scope="module")
 def responses(data_dir):
-    env = site_env(data_dir, DJANGO_SETTINGS_MODULE="backupsite.settings")
-    return script(CLIENT_SCRIPT, env=env, cwd=data_dir)
+    env = env_for(data_dir, DJANGO_SETTINGS_MODULE="backupsite.settings")
+    return run_script(CLIENT_SCRIPT, env=env, cwd=data_dir, timeout=TIMEOUT)
 
 
 def test_debug_is_off(responses):
@@ -461,7 +428,7 @@ def test_sqlite_takes_the_write_lock_when_a_transaction_begins(responses):
 
 
 def test_concurrent_reports_all_succeed(data_dir):
-    statuses = script(
+    statuses = run_script(
         """
         import json, threading
         import django
@@ -486,8 +453,9 @@ def test_concurrent_reports_all_succeed(data_dir):
             t.join()
         print(json.dumps(statuses))
         """,
-        env=site_env(data_dir, DJANGO_SETTINGS_MODULE="backupsite.settings"),
+        env=env_for(data_dir, DJANGO_SETTINGS_MODULE="backupsite.settings"),
         cwd=data_dir,
+        timeout=TIMEOUT,
     )
     assert statuses == [201] * 80
 
@@ -536,8 +504,8 @@ print(json.dumps(results))
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_status_json_reports_the_twisted_pool_that_runs_it(data_dir):
     pytest.importorskip("twisted")
-    env = site_env(data_dir, DJANGO_SETTINGS_MODULE="backupsite.settings")
-    results = script(POOL_SCRIPT, env=env, cwd=data_dir)
+    env = env_for(data_dir, DJANGO_SETTINGS_MODULE="backupsite.settings")
+    results = run_script(POOL_SCRIPT, env=env, cwd=data_dir, timeout=TIMEOUT)
     status = results["status"]
     assert status["thread"].startswith("PoolThread-wsgi-")
     assert status["thread"] in status["threads"]

@@ -218,3 +218,40 @@ def test_sigterm_with_agents_connected_stops_cleanly(twistd):
 
 def test_the_recipe_needs_no_change_to_the_site():
     assert not (ROOT / "examples" / "site" / "agents").exists()
+
+
+def test_the_recipe_options_come_from_the_config_file_too(twistd, tmp_path):
+    """--agents, --orm-threads and --call-timeout are read from [django]."""
+    agents = free_port()
+    config = tmp_path / "backup-server.ini"
+    config.write_text(
+        "[django]\n"
+        "settings = backupserver.settings\n"
+        f"agents = tcp:{agents}:interface=127.0.0.1\n"
+        "orm-threads = 3\n"
+        "call-timeout = 0.5\n"
+    )
+    daemon = start_recipe(
+        twistd,
+        "backup-server",
+        [
+            "backup-server",
+            f"--config={config}",
+            "--listen=tcp:{port}:interface=127.0.0.1",
+        ],
+    )
+    with LineClient(agents) as agent:
+        assert agent.ask("HELLO cfg1") == "OK hello cfg1"
+    daemon.stop()
+
+    config.write_text("[django]\nsettings = backupserver.settings\norm-threads = 0\n")
+    bad = start_recipe(
+        twistd,
+        "backup-server",
+        ["backup-server", f"--config={config}", "--listen=tcp:{port}"],
+        start=False,
+    )
+    assert bad.launch() == 1
+    assert f"{config}: orm-threads: expected a whole number from 1 up" in (
+        bad.output.decode()
+    )

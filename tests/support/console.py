@@ -50,7 +50,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,6 +61,10 @@ from pathlib import Path
 import pytest
 from sybil import Document, Example, Region
 from sybil.parsers.rest.lexers import DirectiveInCommentLexer, DirectiveLexer
+
+from .http import free_ports
+from .procs import cwd_is_below, is_running, read_pid, wait_for_exit
+from .site import site_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -75,7 +78,6 @@ PORTS = (8080, 8443, 9000)
 DEFAULT_TIMEOUT = 30.0
 #: How long a process may take to exit after SIGTERM, then after SIGKILL.
 STOP_GRACE = 5.0
-SECRET_KEY = "docs-console-secret-key-not-for-production-" + "x" * 20
 #: Set to keep every sandbox after the run; a failed page always keeps its own.
 KEEP_ENV = "CONSOLE_KEEP_SANDBOX"
 #: The variable that marks every process a page starts, for the teardown.
@@ -383,38 +385,16 @@ class ConsoleSession:
 
 
 def initial_env(sandbox: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE", "PYTEST_CURRENT_TEST")
-    }
     # The virtualenv's bin, so that twistd, python and django-admin are its own.
     # sys.executable is not resolved: a venv's python is a symlink out of it.
     bindir = os.path.dirname(sys.executable)
-    env["PATH"] = os.pathsep.join(
-        [bindir, *(p for p in env.get("PATH", "").split(os.pathsep) if p)]
+    path = [bindir, *(p for p in os.environ.get("PATH", "").split(os.pathsep) if p)]
+    return site_env(
+        sandbox / "var",
+        PATH=os.pathsep.join(path),
+        PYTEST_CURRENT_TEST=None,
+        **{SANDBOX_ENV: sandbox},
     )
-    env.update(
-        PYTHONDONTWRITEBYTECODE="1",
-        BACKUPSITE_DATA_DIR=str(sandbox / "var"),
-        DJANGO_SECRET_KEY=SECRET_KEY,
-    )
-    env[SANDBOX_ENV] = str(sandbox)
-    return env
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports that are free on 127.0.0.1 right now."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sockets.append(s)
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def indent(text: str) -> str:
@@ -422,30 +402,6 @@ def indent(text: str) -> str:
 
 
 # Processes -------------------------------------------------------------------
-
-
-def process_state(pid: int) -> str | None:
-    """The state letter from /proc/<pid>/stat, or None if there is no such PID."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rpartition(")")[2].split()[0]
-
-
-def is_running(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (``kill -0`` sees those)."""
-    return process_state(pid) not in (None, "Z", "X")
-
-
-def wait_for_exit(pids: Iterable[int], timeout: float) -> list[int]:
-    """Wait up to ``timeout`` seconds; return the PIDs still running."""
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = [pid for pid in pids if is_running(pid)]
-        if not alive or time.monotonic() >= deadline:
-            return alive
-        time.sleep(0.05)
 
 
 def signal_all(pids: Iterable[int], signum: int) -> None:
@@ -474,13 +430,8 @@ def kill_group(pgid: int) -> None:
 
 
 def pidfile_pids(directory: Path) -> list[int]:
-    pids = []
-    for pidfile in sorted(Path(directory).rglob("*.pid")):
-        try:
-            pids.append(int(pidfile.read_text().split()[0]))
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
+    pids = (read_pid(pidfile) for pidfile in sorted(Path(directory).rglob("*.pid")))
+    return [pid for pid in pids if pid is not None]
 
 
 def _own_lineage() -> set[int]:
@@ -509,12 +460,8 @@ def is_inside(pid: int, sandbox: Path, exclude: set[int] | None = None) -> bool:
         return False
     root = str(sandbox)
     proc = Path(f"/proc/{pid}")
-    try:
-        cwd = os.readlink(proc / "cwd")
-        if cwd == root or cwd.startswith(root + os.sep):
-            return True
-    except OSError:
-        pass
+    if cwd_is_below(pid, root):
+        return True
     try:
         for arg in (proc / "cmdline").read_bytes().split(b"\0"):
             arg = arg.decode(errors="replace")

@@ -52,7 +52,19 @@ def port_open(port, host="127.0.0.1", timeout=0.5):
         return False
 
 
+def free_ports(count, host="127.0.0.1"):
+    """``count`` distinct TCP ports that are free on ``host`` right now."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sockets.append(sock)
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port(host="127.0.0.1"):
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    return free_ports(1, host)[0]

@@ -14,7 +14,7 @@ def is_running(pid):
     """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+    except OSError:
         return False
     state = stat.rpartition(")")[2].split()[0]
     return state not in ("Z", "X")
@@ -31,6 +31,14 @@ def wait_until(predicate, timeout, interval=0.05):
         time.sleep(interval)
 
 
+def wait_for_exit(pids, timeout):
+    """Wait up to ``timeout`` seconds for ``pids`` to exit; return the PIDs
+    still running."""
+    pids = list(pids)
+    wait_until(lambda: not any(is_running(pid) for pid in pids), timeout)
+    return [pid for pid in pids if is_running(pid)]
+
+
 def kill_hard(pid, timeout=5):
     """SIGKILL ``pid`` if it is still running, and wait for it to go."""
     if is_running(pid):
@@ -42,23 +50,32 @@ def kill_hard(pid, timeout=5):
 
 
 def read_pid(pidfile):
+    """The PID that ``pidfile`` starts with, or None if it has none or cannot
+    be read."""
     try:
-        return int(Path(pidfile).read_text().strip())
-    except (FileNotFoundError, ValueError):
+        return int(Path(pidfile).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
         return None
+
+
+def cwd_is_below(pid, directory):
+    """Whether the working directory of ``pid`` is ``directory`` or inside it;
+    False if it cannot be read."""
+    directory = str(directory)
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    return cwd == directory or cwd.startswith(directory + os.sep)
 
 
 def pids_below(directory):
     """PIDs of the processes whose working directory is inside ``directory``."""
-    directory = str(Path(directory).resolve())
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if cwd == directory or cwd.startswith(directory + os.sep):
-            found.append(int(entry.name))
-    return found
+    directory = Path(directory).resolve()
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit()
+        and int(entry.name) != os.getpid()
+        and cwd_is_below(entry.name, directory)
+    ]

@@ -128,7 +128,8 @@ def stream(request):
 
     With ``?fail_after=N``, raise RuntimeError once N chunks are sent: an
     error in the middle of a response, which the server can only report by
-    closing the connection.
+    closing the connection. With ``?db=1``, each chunk also counts the
+    snapshots: the response holds a database connection while it streams.
     """
     try:
         chunks = number(request, "chunks", int, default=5, low=1, high=1000)
@@ -136,6 +137,7 @@ def stream(request):
         fail_after = number(request, "fail_after", int, default=None, low=0, high=1000)
     except ValueError as error:
         return text(str(error), status=400)
+    use_db = request.GET.get("db") == "1"
 
     def fail(sent):
         if sent == fail_after:
@@ -146,7 +148,8 @@ def stream(request):
             fail(i)
             if i:
                 time.sleep(delay)
-            yield f"chunk {i}\n"
+            counted = f" ({Snapshot.objects.count()} snapshots)" if use_db else ""
+            yield f"chunk {i}{counted}\n"
         fail(chunks)
         yield "done\n"
 
