@@ -19,7 +19,9 @@ class LastForwardedFor:
     def getClientAddress(self):
         lines = self.request.requestHeaders.getRawHeaders(b"x-forwarded-for")
         last = lines[-1].split(b",")[-1].strip() if lines else b""
-        return IPv4Address("TCP", last.decode("latin-1") or "-", 0)
+        # Bytes, as Twisted's own X-Forwarded-For address holds them: its
+        # formatter escapes any byte, where str must be ASCII.
+        return IPv4Address("TCP", last or b"-", 0)
 
 
 def combined_log_formatter(trust_proxy):

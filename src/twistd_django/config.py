@@ -15,6 +15,10 @@ def read(path, known):
         raise usage.UsageError(
             f"--config: cannot read {path!r}: {error.strerror}."
         ) from None
+    except UnicodeDecodeError as error:
+        raise usage.UsageError(
+            f"--config: {path!r} is not UTF-8 text (byte {error.start})."
+        ) from None
     except configparser.Error as error:
         first_line = str(error).splitlines()[0]
         raise usage.UsageError(

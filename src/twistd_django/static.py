@@ -3,7 +3,7 @@
 import os
 import re
 
-from twisted.web.resource import NoResource
+from twisted.web.pages import notFound
 from twisted.web.static import File
 
 # ManifestStaticFilesStorage names: style.3f2a9c1b7d4e.css
@@ -28,17 +28,22 @@ class SafeFiles(File):
         return similar
 
     def directoryListing(self):
-        return NoResource("No such file.")
+        return notFound("No such file.")
 
     def getChild(self, name, request):
         if name.startswith(b".") or b"\0" in name:
-            return NoResource("No such file.")
+            return notFound("No such file.")
         child = super().getChild(name, request)
         inside = os.path.realpath(getattr(child, "path", self.root))
         if isinstance(child, File) and not (
             inside == self.root or inside.startswith(self.root + os.sep)
         ):
-            return NoResource("No such file.")
+            return notFound("No such file.")
+        if isinstance(child, File) and child.exists() and not (
+            child.isfile() or child.isdir()
+        ):
+            # A FIFO or a device: opening it could block the reactor.
+            return notFound("No such file.")
         return child
 
     def render_GET(self, request):

@@ -18,6 +18,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import urllib.parse
 
 import pytest
 
@@ -37,6 +38,13 @@ NGINX = shutil.which(
 )
 INSTALL = "apt-get install nginx (Debian, Ubuntu) or dnf install nginx (Fedora)"
 APPENDED_XFF = "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"
+#: The backends on the harness's PostgreSQL: the proxied settings, and the
+#: database of backupsite.settings_postgres.
+PG_SETTINGS = "proxied_postgres_settings"
+PG_SETTINGS_TEXT = """\
+from proxied_settings import *  # noqa: F403
+from backupsite.settings_postgres import DATABASES  # noqa: F401
+"""
 
 
 @pytest.fixture
@@ -124,9 +132,11 @@ class Proxy:
             conn.close()
 
 
-@pytest.fixture
-def backends(twistd, tmp_path):
-    """Two production daemons with the proxied settings, on 127.0.0.1 only."""
+def start_backends(twistd, tmp_path, settings="proxied_settings", env=None):
+    """Two production daemons with the proxied settings, on 127.0.0.1 only.
+
+    ``settings`` names another module in the recipe's folder, ``env`` adds
+    variables (the PostgreSQL backends, below)."""
     daemons = []
     for n in (1, 2):
         access = tmp_path / f"backend{n}.access.log"
@@ -135,30 +145,43 @@ def backends(twistd, tmp_path):
             "nginx",
             [
                 "django",
-                "--settings=proxied_settings",
+                f"--settings={settings}",
                 "--listen=tcp:{port}:interface=127.0.0.1",
                 "--trust-proxy=yes",
                 f"--access-log={access}",
                 f"--max-body={MAX_BODY}",
             ],
+            env=env,
+            start=False,
         )
+        if settings == PG_SETTINGS:
+            (daemon.workdir / f"{PG_SETTINGS}.py").write_text(PG_SETTINGS_TEXT)
+        daemon.start()
         daemon.access_log = access
         daemons.append(daemon)
     return daemons
 
 
 @pytest.fixture
-def start_nginx(nginx_program, backends, certs, tmp_path):
-    """``start_nginx(edit=None)``: render nginx.conf (``edit`` changes the
-    text first), run nginx in the foreground, wait for its two ports."""
+def backends(twistd, tmp_path):
+    """Two production daemons with the proxied settings, on 127.0.0.1 only."""
+    return start_backends(twistd, tmp_path)
+
+
+@pytest.fixture
+def start_nginx(request, nginx_program, certs, tmp_path):
+    """``start_nginx(edit=None, upstreams=None)``: render nginx.conf (``edit``
+    changes the text first) for the two daemons of ``upstreams`` (default:
+    the ``backends`` fixture), run nginx in the foreground, wait for its two
+    ports."""
     started, start = foreground_fixture(tmp_path)
 
-    def start_nginx(edit=None):
+    def start_nginx(edit=None, upstreams=None):
         prefix = tmp_path / f"nginx{len(started)}"
         prefix.mkdir()
         http_port, https_port = free_port(), free_port()
         access_log = prefix / "access.log"
-        b1, b2 = backends
+        b1, b2 = upstreams or request.getfixturevalue("backends")
         text = render(
             CONF.read_text(),
             {
@@ -352,3 +375,95 @@ def test_stopping_a_backend_loses_no_request(start_nginx, backends, signum):
     assert {b1.pid, b2.pid} <= set(pids[:10])
     # Once backend 1 is gone, backend 2 answers everything.
     assert pids[-10:] == [b2.pid] * 10
+
+
+# Two backends, one PostgreSQL: the set-up of a site that outgrew one
+# machine, with backends on several hosts behind a load balancer.
+
+
+@pytest.fixture
+def pg_backends(twistd, tmp_path, postgres):
+    """The two backends on this test's PostgreSQL database, as the app role."""
+    daemons = start_backends(twistd, tmp_path, PG_SETTINGS, env=postgres.env())
+    for daemon in daemons:
+        daemon.database = postgres
+    return daemons
+
+
+def report(proxy, label, marker):
+    """POST a snapshot report through nginx: (status, snapshot id or None)."""
+    status, _, body = proxy.request(
+        "/snapshots/report/",
+        method="POST",
+        body=urllib.parse.urlencode(
+            {"host": "nginx", "label": label, "size_bytes": "1", "status": "ok"}
+        ),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": marker,
+        },
+    )
+    return status, json.loads(body)["id"] if status == 201 else None
+
+
+def test_a_row_written_through_one_backend_is_read_through_the_other(
+    start_nginx, pg_backends, postgres
+):
+    proxy = start_nginx(upstreams=pg_backends)
+    label = "/srv/shared-database"
+    status, snapshot = report(proxy, label, "probe/pg-write")
+    assert status == 201
+    assert postgres.labels(label) == {snapshot: label}
+    # Round-robin: two reads, one on each backend; both see the row.
+    for _ in range(2):
+        status, _, body = proxy.request("/", headers={"User-Agent": "probe/pg-read"})
+        assert status == 200
+        assert label.encode() in body
+    logs = [b.access_log for b in pg_backends]
+    assert wait_until(
+        lambda: sum(len(access_clients(log, "probe/pg-read")) for log in logs) == 2, 5
+    )
+    writer = [n for n, log in enumerate(logs) if access_clients(log, "probe/pg-write")]
+    assert len(writer) == 1
+    other = logs[1 - writer[0]]
+    assert access_clients(other, "probe/pg-read"), "the other backend read no row"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=str)
+def test_stopping_a_backend_loses_no_write(start_nginx, pg_backends, postgres, signum):
+    """4 clients write through nginx, 15 reports each; after the 10th write,
+    one backend is stopped. Every acknowledged write has its row; with
+    SIGTERM (a drain) every write is acknowledged."""
+    proxy = start_nginx(upstreams=pg_backends)
+    b1, b2 = pg_backends
+    results, lock = [], threading.Lock()
+    tenth = threading.Event()
+
+    def client(n):
+        for i in range(15):
+            label = f"/srv/failover-{n}-{i}"
+            status, snapshot = report(proxy, label, "probe/pg-failover")
+            with lock:
+                results.append((status, snapshot, label))
+                if len(results) == 10:
+                    tenth.set()
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for thread in clients:
+        thread.start()
+    assert tenth.wait(60)
+    b1.signal(signum)
+    for thread in clients:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in clients)
+    assert wait_until(lambda: not b1.running(), 30), "backend 1 did not stop"
+
+    acknowledged = {snapshot: label for status, snapshot, label in results if snapshot}
+    rows = postgres.labels("/srv/failover-")
+    assert {k: rows.get(k) for k in acknowledged} == acknowledged
+    statuses = sorted(status for status, _, _ in results)
+    if signum == signal.SIGTERM:
+        assert statuses == [201] * 60
+        assert len(rows) == 60
+    # Backend 2 took the writes that came after.
+    assert wait_until(lambda: access_clients(b2.access_log, "probe/pg-failover"), 5)

@@ -316,13 +316,6 @@ def test_a_directory_as_config_file_cannot_be_read(settings, tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="config.read() catches OSError and configparser.Error only: a config"
-    " file that is not UTF-8 raises UnicodeDecodeError, a traceback instead of"
-    " a usage error",
-)
 def test_a_config_file_that_is_not_utf8_is_a_usage_error(settings, tmp_path):
     path = tmp_path / "latin1.ini"
     path.write_bytes("[django]\naccess-log = /var/log/caf\xe9.log\n".encode("latin-1"))

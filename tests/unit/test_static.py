@@ -166,12 +166,6 @@ def test_children_keep_the_root_of_their_parent(tree):
     assert child.root == files.root == str(tree.resolve())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="SafeFiles says it serves only regular files, but a FIFO inside the"
-    " root becomes a File child, whose render would block the reactor in open()",
-)
 def test_a_fifo_inside_the_root_is_not_served(tree):
     os.mkfifo(tree / "pipe")
     child = SafeFiles(str(tree)).getChild(b"pipe", DummyRequest([]))
