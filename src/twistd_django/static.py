@@ -39,8 +39,10 @@ class SafeFiles(File):
             inside == self.root or inside.startswith(self.root + os.sep)
         ):
             return notFound("No such file.")
-        if isinstance(child, File) and child.exists() and not (
-            child.isfile() or child.isdir()
+        if (
+            isinstance(child, File)
+            and child.exists()
+            and not (child.isfile() or child.isdir())
         ):
             # A FIFO or a device: opening it could block the reactor.
             return notFound("No such file.")

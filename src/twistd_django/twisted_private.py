@@ -16,7 +16,6 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web import http, wsgi
 
 
-
 class Missing:
     """Stands in for a missing class, so that the package still imports and
     ``check()`` can say what is missing."""
