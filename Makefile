@@ -21,6 +21,11 @@ $(BIN)/.installed: pyproject.toml requirements/ci.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
+# The virtual environment alone, for the tutorial's first step.
+.PHONY: venv
+venv: $(BIN)/.installed
+	@echo "The virtual environment is ready: activate it with . $(BIN)/activate"
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -3,7 +3,10 @@
 Each page gets its own sandbox (a copy of examples/ in a temporary
 directory), its own free ports in place of 8080, 8443 and 9000, and a
 teardown that stops whatever the page left running: see
-tests/support/console.py.
+tests/support/console.py. The sandbox is also made to look like a clone
+whose ``make venv`` has run (support/tutorial.py), for the tutorial's first
+commands. tests/docs/test_tutorial_walk.py runs the tutorial's pages once
+more, in order, in one sandbox.
 
 The console blocks here may also hold a here-document: a command with
 ``<<EOF`` (or ``<<'EOF'``, ``<<-EOF``) goes on over the next lines, up to the
@@ -28,7 +31,8 @@ if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 
 from support import console  # noqa: E402
-from support.console import console_setup, console_teardown  # noqa: E402
+from support.console import NAMESPACE_KEY, console_setup, console_teardown  # noqa: E402
+from support.tutorial import prepare_clone  # noqa: E402
 
 # ``<<WORD``, ``<<'WORD'``, ``<<"WORD"`` or ``<<-WORD``; not ``<<<``.
 HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2(?!<)")
@@ -105,17 +109,27 @@ class ConsoleParser(console.ConsoleParser):
             yield region
 
 
+def setup(namespace):
+    """A page's console session, in a sandbox that looks like a clone."""
+    console_setup(namespace)
+    prepare_clone(namespace[NAMESPACE_KEY].sandbox)
+
+
+def parsers():
+    return [
+        ConsoleParser(timeout=30),
+        DocTestParser(optionflags=ELLIPSIS),
+        PythonCodeBlockParser(),
+    ]
+
+
 # The HTML build copies the sources; never collect anything from it.
 collect_ignore = ["_build"]
 
 pytest_collect_file = Sybil(
-    parsers=[
-        ConsoleParser(timeout=30),
-        DocTestParser(optionflags=ELLIPSIS),
-        PythonCodeBlockParser(),
-    ],
+    parsers=parsers(),
     patterns=["*.rst"],
     excludes=["_build/*"],
-    setup=console_setup,
+    setup=setup,
     teardown=console_teardown,
 ).pytest()

@@ -9,6 +9,8 @@ from support.postgres import Unavailable, start_server
 from support.procs import kill_hard, pids_below
 from support.site import prepare_site, site_env
 from support.steps import SITE
+from support.unprivileged import make_readable
+from support.unprivileged import unprivileged_site as make_unprivileged_site
 
 DAEMONS = pytest.StashKey[list]()
 
@@ -35,7 +37,9 @@ def twistd(request, tmp_path, site_data):
     Keyword arguments: ``daemonize`` (default True), ``extra_args`` (added
     after the step's arguments), ``env`` (more variables), ``start`` (False
     to only build the Twistd object), ``program`` (the command to run instead
-    of ``twistd``). Every daemon is killed at teardown.
+    of ``twistd``), ``unprivileged`` (the ``unprivileged_site`` fixture: run
+    from its copy of the site, its data and a working folder that a daemon
+    that drops to nobody can read). Every daemon is killed at teardown.
     """
     started = request.node.stash.setdefault(DAEMONS, [])
 
@@ -47,12 +51,21 @@ def twistd(request, tmp_path, site_data):
         start=True,
         data=None,
         program=None,
+        unprivileged=None,
     ):
-        workdir = tmp_path / f"run{len(started)}"
-        workdir.mkdir()
+        site = SITE
+        if unprivileged is None:
+            workdir = tmp_path / f"run{len(started)}"
+            workdir.mkdir()
+        else:
+            workdir = unprivileged.workdir(request.node.name)
+            site, data = unprivileged.site, data or unprivileged.data
         folder = step.copy_to(workdir)
+        if unprivileged is not None:
+            make_readable(folder)
         daemon_env = site_env(data or site_data)
-        daemon_env["PYTHONPATH"] = os.pathsep.join([str(folder), str(SITE)])
+        first = unprivileged.python_path if unprivileged is not None else []
+        daemon_env["PYTHONPATH"] = os.pathsep.join([*first, str(folder), str(site)])
         daemon_env.update(step.env)
         daemon_env.update(env or {})
         daemon = Twistd(
@@ -78,6 +91,18 @@ def pytest_runtest_makereport(item, call):
         for daemon in item.stash.get(DAEMONS, []):
             report.sections.append((f"twistd log ({daemon.workdir})", daemon.log()))
     return report
+
+
+@pytest.fixture(scope="session")
+def unprivileged_site():
+    """For daemons that start as root and drop to nobody (``--uid``): a copy
+    of the site, its data and room for working folders that nobody can read,
+    wherever the checkout is (support/unprivileged.py). Skipped unless root."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: it prepares files for a daemon that drops to nobody")
+    copy = make_unprivileged_site()
+    yield copy
+    copy.remove()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
     python tools/compatibility.py run [--make-test] [NOX ARGS] [-- PYTEST ARGS]
     python tools/compatibility.py write
+    python tools/compatibility.py rewrite
 
 ``run`` runs nox (noxfile.py) on the sessions below, then writes
 docs/reference/compatibility.rst from what they recorded, and exits with
@@ -9,7 +10,8 @@ nox's status. ``--make-test`` runs only the sessions tagged ``make-test``:
 all but the whole suite on Python 3.11, which ``make test`` has just run in
 its own pytest step. With pytest arguments (``make matrix PYTEST_ARGS=...``)
 the run is partial and the page is left as it was. ``write`` writes the page
-again from the results of the last run, in .nox/compatibility/.
+again from the results of the last run, in .nox/compatibility/; ``rewrite``
+writes it again from the data it holds, after a change to ``render``.
 
 Each nox session writes one JSON file there: what it was asked to run (its
 Python, Django series and end of the Twisted range), the versions it
@@ -164,8 +166,18 @@ def twisted_problem(version, end, declared_range):
     return None
 
 
+def one_line(text, limit=160):
+    """A message's first line, whitespace collapsed, cut at `limit`."""
+    lines = (text or "").strip().splitlines() or [""]
+    line = " ".join(lines[0].split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def junit_counts(path):
-    """pytest's counts, and the failed and skipped tests, from its JUnit XML."""
+    """pytest's counts, and the failed and skipped tests, from its JUnit XML.
+
+    Each failed or skipped test is [test, message]: the message's first line.
+    """
     root = ET.parse(path).getroot()
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     total = {key: 0 for key in ("tests", "failures", "errors", "skipped")}
@@ -174,23 +186,24 @@ def junit_counts(path):
         for key in total:
             total[key] += int(suite.get(key, 0))
         for case in suite.iter("testcase"):
-            test = f"{case.get('classname')}.{case.get('name')}"
+            test = ".".join(p for p in (case.get("classname"), case.get("name")) if p)
             for tag in ("failure", "error"):
                 for element in case.findall(tag):
-                    failed.append(f"{test} ({tag}: {element.get('message', '')})")
+                    message = one_line(element.get("message"))
+                    failed.append([test, f"{tag}: {message}"])
             for element in case.findall("skipped"):
                 if element.get("type") == "pytest.xfail":
                     xfailed += 1
                 else:
-                    skipped.append(f"{test}: {element.get('message', '')}")
+                    skipped.append([test, one_line(element.get("message"))])
     bad = total["failures"] + total["errors"]
     return {
         "passed": max(total["tests"] - bad - total["skipped"], 0),
         "failed": bad,
         "skipped": total["skipped"] - xfailed,
         "xfailed": xfailed,
-        "failed_tests": [line[:300] for line in failed],
-        "skipped_tests": [line[:300] for line in skipped],
+        "failed_tests": failed,
+        "skipped_tests": skipped,
     }
 
 
@@ -431,6 +444,12 @@ def when(run_info):
     )
 
 
+def literal(text):
+    """Text as an rst inline literal, whatever it holds."""
+    text = " ".join(str(text).replace("``", "` `").split()) or "(none)"
+    return f"``{text}``"
+
+
 def wrap(text, indent=""):
     """Fill a paragraph to 76 columns, never inside an inline literal."""
     parts = re.split(r"(``.*?``)", text)
@@ -452,7 +471,8 @@ def render(data):
     run_info, rows = data["run"], data["sessions"]
     changed = run_info["changed_files"]
     tree = (
-        f", with uncommitted changes in {changed} files of the working tree"
+        f", with uncommitted changes in {changed}"
+        f" file{'s' if changed != 1 else ''} of the working tree"
         if changed
         else ", from a clean working tree"
     )
@@ -520,24 +540,24 @@ Last run
 """
     notes = []
     for row in rows:
-        for test in row.get("failed_tests", []):
-            notes.append(f"- ``{row['session']}`` failed {test}")
+        for test, message in row.get("failed_tests", []):
+            notes.append(f"- ``{row['session']}``: {literal(test)}, {literal(message)}")
     if notes:
         text += "\nThe failed tests:\n\n" + "\n".join(notes) + "\n"
     skips = {}
     for row in rows:
-        for test in row.get("skipped_tests", []):
-            skips.setdefault(test, []).append(row["session"])
+        for test, message in row.get("skipped_tests", []):
+            skips.setdefault((test, message), []).append(row["session"])
     if skips:
         text += "\nThe skipped tests, and the sessions that skipped them:\n\n"
-        for test, names in skips.items():
+        for (test, message), names in skips.items():
             kinds = {row["tests"] for row in ran if row["session"] in names}
             every = [row["session"] for row in ran if row["tests"] in kinds]
             if len(kinds) == 1 and names == every:
                 where = f"every {kinds.pop()} session"
             else:
                 where = ", ".join(f"``{name}``" for name in names)
-            text += f"- {test} ({where})\n"
+            text += f"- {literal(test)}, {literal(message)} ({where})\n"
     text += """
 Run it again
 ------------
@@ -572,8 +592,8 @@ def parse(text):
 def main(argv):
     if argv[:1] == ["run"]:
         return run(argv[1:])
-    if argv[:1] == ["write"]:
-        data = collect()
+    if argv[:1] in (["write"], ["rewrite"]):
+        data = collect() if argv[0] == "write" else parse(PAGE.read_text())
         PAGE.write_text(render(data))
         summarize(data)
         return 0

@@ -2,6 +2,7 @@
 
 from twisted.application import strports
 from twisted.application.service import Service
+from twisted.internet.defer import gatherResults
 from twisted.internet.error import CannotListenError
 
 
@@ -34,5 +35,14 @@ class ListeningService(Service):
         self.endpoint_service.startService()
 
     def stopService(self):
+        """Stop listening. A factory with a ``drain()`` (``LimitedSite``)
+        then finishes its connections: the service stops once both are
+        done."""
         super().stopService()
-        return self.endpoint_service.stopService()
+        stopped = self.endpoint_service.stopService()
+        drain = getattr(self.factory, "drain", None)
+        if drain is None:
+            return stopped
+        return gatherResults([stopped, drain()], consumeErrors=True).addCallback(
+            lambda _: None
+        )

@@ -182,6 +182,14 @@ PARAMETERS = {
         seconds(0, 3600),
         "seconds",
     ),
+    "body-timeout": Parameter(
+        None,
+        "60",
+        "Answer 408 and close when a request body is not whole this long"
+        " after its headers (0: no deadline).",
+        seconds(0, 3600),
+        "seconds",
+    ),
     "max-queue": Parameter(
         None,
         "100",

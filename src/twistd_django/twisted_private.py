@@ -12,8 +12,15 @@ import re
 from importlib import metadata
 
 import twisted
+from twisted.internet.error import ConnectionLost
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 from twisted.web import http, wsgi
+
+try:
+    from twisted.web import _http2
+except ImportError:  # No h2 installed: Twisted offers no HTTP/2.
+    _http2 = None
 
 
 class Missing:
@@ -30,6 +37,86 @@ WSGIResponse = getattr(wsgi, "_WSGIResponse", Missing)
 # switches the connection to HTTP/2 when TLS negotiates h2; no public
 # factory takes an HTTPChannel subclass and keeps that switch.
 GenericHTTPChannelProtocol = getattr(http, "_GenericHTTPChannelProtocol", Missing)
+
+
+def current_channel(protocol):
+    """The channel that a ``GenericHTTPChannelProtocol`` speaks through now:
+    its ``HTTPChannel``, or the ``H2Connection`` it switched to.
+
+    Why: the wrapper replaces its HTTPChannel with an H2Connection when TLS
+    negotiates h2, and has no public attribute for the channel in use; the
+    limits and the drain must reach the HTTP/2 connection.
+    """
+    return protocol._channel
+
+
+def h2_answer(stream, status, headers, body):
+    """Answer an HTTP/2 stream whose request is not whole yet (a body over
+    the limit, or too slow): the status, ``headers`` (a list of lower-case
+    (name, value) bytes pairs) and ``body``, with END_STREAM, now. The
+    stream stays known to Twisted, which goes on reading (and the request
+    dropping) the client's DATA frames until ``h2_forget``. Returns False
+    if the stream is already gone.
+
+    Why: H2Stream and H2Connection (twisted.web._http2) have no public way to
+    answer before the request's END_STREAM: a response through the Request
+    waits for the request; the stream's connection is its private
+    ``_conn``, and its h2 state machine the connection's ``conn``.
+    """
+    connection = stream._conn
+    stream_id = stream.streamID
+    if stream_id not in connection.streams:
+        return False
+    h2conn = connection.conn
+    try:
+        h2conn.send_headers(stream_id, [(b":status", b"%d" % status), *headers])
+        if body and h2conn.local_flow_control_window(stream_id) >= len(body):
+            h2conn.send_data(stream_id, body, end_stream=True)
+        else:
+            h2conn.end_stream(stream_id)
+    except Exception:  # h2's ProtocolError: the stream closed meanwhile.
+        return False
+    return connection._tryToWriteControlData()
+
+
+def h2_forget(stream, reset):
+    """Drop Twisted's state for an answered HTTP/2 stream, as Twisted's own
+    ``_respondToBadRequestAndDisconnect`` does; with ``reset``, first send
+    RST_STREAM (NO_ERROR), so that a client still sending its body stops
+    (RFC 9113 section 8.1).
+
+    Why: only H2Connection's private ``_requestDone`` forgets a stream;
+    forgotten without a reset, the client's next DATA frame would raise
+    KeyError in H2Connection, and after a reset h2 ignores its frames.
+    """
+    connection = stream._conn
+    stream_id = stream.streamID
+    if stream_id not in connection.streams:
+        return
+    if reset:
+        try:
+            connection.conn.reset_stream(stream_id, error_code=0)
+        except Exception:  # Closed already: nothing to reset.
+            pass
+    if connection._tryToWriteControlData():
+        stream.connectionLost(Failure(ConnectionLost("Refused by twistd-django")))
+        connection._requestDone(stream_id)
+
+
+def h2_close(connection):
+    """Send GOAWAY (NO_ERROR) on an H2Connection with no stream open, and
+    close it once what it has to send is sent.
+
+    Why: H2Connection's only way to close is ``timeoutConnection``, which
+    leaves the H2Connection registered as its transport's producer; over
+    TLS the transport then never starts its shutdown (TLSMemoryBIOProtocol
+    waits for the producer to go), and the connection stays open until the
+    15 s abort. Its h2 state machine is its ``conn`` attribute.
+    """
+    connection.conn.close_connection(error_code=0)
+    connection.transport.write(connection.conn.data_to_send())
+    connection.transport.unregisterProducer()
+    connection.transport.loseConnection()
 
 
 def queued_work(pool):
@@ -111,10 +198,67 @@ def _check_pool_queue():
     return None
 
 
+def _check_current_channel():
+    channel = http.HTTPChannel()
+    try:
+        found = current_channel(GenericHTTPChannelProtocol(channel))
+    except Exception as error:
+        return f"has no channel to reach ({error!r})"
+    if found is not channel:
+        return "does not keep the channel it wraps in _channel"
+    return None
+
+
+class _StubRequest:
+    """What H2Stream asks of the request it makes, and no more."""
+
+    def __init__(self, channel, queued=None):
+        self.requestHeaders = http.Headers()
+
+    def gotLength(self, length):
+        pass
+
+    def parseCookies(self):
+        pass
+
+
+def _check_h2():
+    """The HTTP/2 names that ``h2_answer``, ``h2_forget`` and ``h2_close`` use, on a stream made
+    the way H2Connection makes one. Without h2 there is no HTTP/2 to limit."""
+    if _http2 is None:
+        return None
+    from twisted.internet.task import Clock
+
+    try:
+        connection = _http2.H2Connection(reactor=Clock())
+        stream = _http2.H2Stream(
+            1,
+            connection,
+            [(b":method", b"GET"), (b":path", b"/")],
+            _StubRequest,
+            None,
+            None,
+        )
+    except Exception as error:
+        return f"cannot make a stream ({error!r})"
+    if getattr(stream, "_conn", None) is not connection:
+        return "H2Stream does not keep its connection in _conn"
+    for name in ("_requestDone", "_tryToWriteControlData"):
+        if not callable(getattr(connection, name, None)):
+            return f"H2Connection has no method {name}()"
+    if not isinstance(getattr(connection, "streams", None), dict):
+        return "H2Connection has no streams dict"
+    if not callable(getattr(getattr(connection, "conn", None), "reset_stream", None)):
+        return "H2Connection.conn is not an h2 connection"
+    return None
+
+
 ASSUMPTIONS = [
     ("twisted.web.wsgi._WSGIResponse", _check_wsgi_response),
     ("twisted.web.http._GenericHTTPChannelProtocol", _check_generic_channel),
     ("ThreadPool._queue.qsize()", _check_pool_queue),
+    ("twisted.web.http._GenericHTTPChannelProtocol._channel", _check_current_channel),
+    ("twisted.web._http2 H2Stream._conn, H2Connection._requestDone", _check_h2),
 ]
 
 

@@ -495,10 +495,10 @@ def test_the_repository_examples_are_not_modified(page):
            $ cd examples/tap/01-broken
            $ ls twisted/plugins
            django_site.py
-           $ echo "# changed" >> twistd_django/__init__.py
+           $ echo "# changed" >> djangostep/__init__.py
            $ touch new-file.txt twistd.pid
            $ mkdir -p ../../site/var && echo db > ../../site/var/db.sqlite3
-           $ python -c "import sys; sys.path.insert(0, '.'); import twistd_django"
+           $ python -c "import sys; sys.path.insert(0, '.'); import djangostep"
            $ rm -r ../../tac
         """,
         teardown=False,

@@ -70,6 +70,7 @@ def test_no_subclass_overrides_a_private_twisted_name():
         (limits.LimitedChannel, http.HTTPChannel),
         (limits.LimitedRequest, server.Request),
         (limits.LimitedSite, server.Site),
+        (limits.LimitedProtocol, http._GenericHTTPChannelProtocol),
         (inflight.TrackingWSGIResource, wsgi.WSGIResource),
         (threadpool.DaemonThreadPool, threadpool.ThreadPool),
     ]

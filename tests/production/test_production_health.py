@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 
 from support.http import get
 from support.procs import wait_until
@@ -33,10 +32,11 @@ def test_busy_pool_is_not_ready_but_still_live(twistd):
         assert wait_until(
             lambda: get(daemon.port, "/_twistd/ready", timeout=3).status == 503, 3
         )
-        started = time.monotonic()
-        live = get(daemon.port, "/_twistd/live", timeout=2)
+        live = get(daemon.port, "/_twistd/live", timeout=3)
         assert live.status == 200
-        assert time.monotonic() - started < 0.5
+        # Answered while the pool's one thread is still busy: liveness does
+        # not wait for the pool (an event, not a time bound that load moves).
+        assert slow.is_alive()
         ready = json.loads(get(daemon.port, "/_twistd/ready", timeout=3).body)
         assert ready["ready"] is False
         assert ready["busy"] == 1

@@ -65,10 +65,14 @@ def test_trusted_proxy_header_gives_the_client_address(twistd, tmp_path):
 
 
 def test_sigusr1_reopens_the_log(twistd):
+    """What logrotate does: move the file, then send SIGUSR1. The daemon
+    opens --logfile anew (Twisted's own SIGUSR1 rotation would do nothing
+    once the file is moved, and write on into twistd.log.1)."""
     daemon = twistd(PRODUCTION)
-    daemon.signal(signal.SIGUSR1)
     rotated = daemon.logfile.with_name("twistd.log.1")
-    assert wait_until(rotated.exists, 5)
+    daemon.logfile.rename(rotated)
+    daemon.signal(signal.SIGUSR1)
+    assert wait_until(daemon.logfile.exists, 5)
     get(daemon.port, "/_twistd/live")
     assert wait_until(lambda: "/_twistd/live" in daemon.log(), 5)
     assert "/_twistd/live" not in rotated.read_text()

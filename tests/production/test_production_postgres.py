@@ -13,9 +13,10 @@ import time
 import urllib.parse
 
 from support.http import get
-from support.postgres import APP, OWNER, serve
+from support.postgres import APP, OWNER, SETTINGS, serve
 from support.procs import wait_until
 from support.reliability import post_report
+from support.steps import STEPS
 
 
 def created_id(port, label):
@@ -69,7 +70,9 @@ def test_the_daemon_serves_as_a_role_without_create(twistd, postgres):
 
 
 def test_the_write_check_fails_clearly_without_create(twistd, postgres):
-    daemon = serve(twistd, postgres, extra_args=["--db-write-check", "yes"], start=False)
+    daemon = serve(
+        twistd, postgres, extra_args=["--db-write-check", "yes"], start=False
+    )
     status = daemon.launch()
     output = daemon.output.decode()
     assert status == 1, output
@@ -102,11 +105,9 @@ def test_the_write_check_passes_for_the_owner(twistd, postgres):
     ) == [(0,)]
 
 
-def test_a_view_that_fails_mid_stream_closes_its_connection(twistd, postgres):
-    """The stream holds a connection while it runs (?db=1); when it raises,
-    the server closes the response's iterable, Django's request_finished
-    fires, and the connection is closed: none is left to the idle thread."""
-    daemon = serve(twistd, postgres)
+def fail_mid_stream(daemon, postgres):
+    """GET a stream that queries for each chunk (?db=1) and raises after 3;
+    return once the failure is logged."""
     conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
     conn.request("GET", "/stream/?chunks=5&delay=0.5&fail_after=3&db=1")
     response = conn.getresponse()
@@ -124,8 +125,30 @@ def test_a_view_that_fails_mid_stream_closes_its_connection(twistd, postgres):
     assert wait_until(
         lambda: "stream: deliberate failure after 3 chunks" in daemon.log(), 10
     )
+
+
+def test_a_view_that_fails_mid_stream_closes_its_connection(twistd, postgres):
+    """The stream holds a connection while it runs; when it raises, the
+    package calls the response's close() all the same, Django's
+    request_finished fires, and the connection is closed: none is left to
+    the idle thread."""
+    daemon = serve(twistd, postgres)
+    fail_mid_stream(daemon, postgres)
     assert wait_until(lambda: postgres.connections() == 0, 10), (
         f"{postgres.connections()} connection(s) left open after the failed stream"
     )
     # And the daemon goes on serving, from the same database.
     assert post_report(daemon.port, "pg-after-stream") == 201
+
+
+def test_twisted_wsgi_leaves_the_connection_of_a_failed_stream_open(twistd, postgres):
+    """The control: step 4 serves with Twisted's own WSGI response, which
+    skips close() when the iteration raises. request_finished never fires,
+    and the connection stays with the idle thread (until that thread serves
+    another request). Waiting asserts that nothing happens, so load cannot
+    fail it."""
+    step = next(s for s in STEPS if s.id == "tap-04-graceful-shutdown")
+    daemon = twistd(step, extra_args=[f"--settings={SETTINGS}"], env=postgres.env())
+    fail_mid_stream(daemon, postgres)
+    assert not wait_until(lambda: postgres.connections() == 0, 3)
+    assert postgres.connections() == 1

@@ -28,6 +28,7 @@ RECIPE = RECIPES / "systemd"
 LAUNCHER = RECIPE / "socket_activate.py"
 SERVICE = RECIPE / "backupsite.service"
 SOCKET = RECIPE / "backupsite.socket"
+ENV_FILE = RECIPE / "backupsite.env"
 # twistd ends by killing itself with the signal that stopped it, so that its
 # parent sees why; systemd counts death by SIGTERM as a clean stop.
 CLEAN_STOP = (0, -signal.SIGTERM)
@@ -64,6 +65,27 @@ def unit(path):
 
 def values(section, key):
     return [v for k, v in section if k == key]
+
+
+def environment_file(path):
+    """An EnvironmentFile= as {name: value}: KEY=VALUE lines, # comments."""
+    env = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def unit_environment(svc, local, env_file=ENV_FILE):
+    """The variables the service gets: its EnvironmentFile=, then Environment=."""
+    assert values(svc, "EnvironmentFile") == ["/etc/backupsite/backupsite.env"]
+    env = {key: local(value) for key, value in environment_file(env_file).items()}
+    for assignment in values(svc, "Environment"):
+        key, _, value = assignment.partition("=")
+        env[key] = local(value)
+    return env
 
 
 @pytest.fixture
@@ -171,10 +193,13 @@ def test_the_units_command_serves_on_the_socket(
     credentials = tmp_path / "credentials"
     credentials.mkdir()
     (credentials / "secret_key").write_text(SECRET_KEY)
+    logs = tmp_path / "logs"
+    logs.mkdir()
     paths = {
         "/srv/backupsite/venv/bin/twistd": TWISTD,
         "/srv/backupsite/site": str(SITE),
         "/var/lib/backupsite": str(site_data),
+        "/var/log/backupsite": str(logs),
         "%d": str(credentials),
     }
 
@@ -185,9 +210,7 @@ def test_the_units_command_serves_on_the_socket(
 
     env = site_env(site_data)
     del env["DJANGO_SECRET_KEY"]
-    for assignment in values(svc, "Environment"):
-        key, _, value = assignment.partition("=")
-        env[key] = local(value)
+    env.update(unit_environment(svc, local))
     port = free_port()
     name = values(socket_unit["Socket"], "FileDescriptorName")[0]
     command = shlex.split(local(values(svc, "ExecStart")[0]))
@@ -200,10 +223,14 @@ def test_the_units_command_serves_on_the_socket(
     assert wait_until(lambda: port_open(port) or not process.running(), 10)
     live = get(port, "/_twistd/live", timeout=20)
     assert live.status == 200, process.log()
-    # The production settings: plain HTTP is redirected to HTTPS.
-    home = get(port, "/")
+    # The production settings, for the name of DJANGO_ALLOWED_HOSTS: plain
+    # HTTP is redirected to HTTPS; another name gets a 400.
+    name = environment_file(ENV_FILE)["DJANGO_ALLOWED_HOSTS"]
+    home = get(port, "/", headers={"Host": name})
     assert home.status == 301
-    assert home.headers["location"].startswith("https://")
+    assert home.headers["location"] == f"https://{name}/"
+    assert get(port, "/", headers={"Host": "other.example.com"}).status == 400
+    assert wait_until(lambda: (logs / "access.log").exists(), 5)
     stop_timeout = float(values(svc, "TimeoutStopSec")[0])
     assert process.terminate(timeout=stop_timeout) in CLEAN_STOP
 

@@ -10,7 +10,8 @@ from support.reliability import PRODUCTION, ms, timed_get
 from support.results import record
 
 THREADS, MAX_QUEUE, CLIENTS = 4, 4, 16
-SLOW = "/slow/?seconds=2"
+SLOW_SECONDS = 2
+SLOW = f"/slow/?seconds={SLOW_SECONDS}"
 CASES = ["queue-full", "reactor-served-under-load"]
 
 
@@ -58,12 +59,17 @@ def test_a_full_queue_answers_503_at_once(daemon):
     assert len(refused) == CLIENTS - THREADS - MAX_QUEUE
     assert {c.retry_after for c in refused} == {"1"}
     slowest_503 = max(c.seconds for c in refused)
-    assert slowest_503 < 0.5
+    # "At once": every 503 came before the first 200, which had to wait for
+    # its 2 s view; a refusal that waited for a thread would come after it.
+    # Events, not a wall-clock bound, so a loaded machine cannot fail it.
+    assert slowest_503 < min(c.seconds for c in served)
     assert max(c.seconds for c in served) >= 4  # Two rounds of 2 s each.
     assert after[0] == 200
     assert {status for _, status, _ in during} == {200}
     slowest = {p: max(s for q, _, s in during if q == p) for p, _, _ in during}
-    assert max(slowest.values()) < 0.5
+    # The reactor serves these itself: none waited for a thread of the pool,
+    # which would take the 2 s of a view.
+    assert max(slowest.values()) < SLOW_SECONDS
 
     record(
         "queue-full",

@@ -146,7 +146,9 @@ def write_for(daemon, prefix, seconds):
         except Exception as error:  # noqa: BLE001 - the test reports it
             errors.append(f"agent {n}: {error!r}")
 
-    workers = [threading.Thread(target=http_client, args=(n,)) for n in range(HTTP_CLIENTS)]
+    workers = [
+        threading.Thread(target=http_client, args=(n,)) for n in range(HTTP_CLIENTS)
+    ]
     workers += [threading.Thread(target=agent, args=(n,)) for n in range(AGENTS)]
     for worker in workers:
         worker.start()

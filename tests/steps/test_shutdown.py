@@ -11,11 +11,12 @@ from support.procs import wait_until
 from support.steps import STEPS
 
 SLOW = "/slow/?seconds=2"
-# The drain test's requests outlast the port's deadline by far, so a loaded
-# machine that delays the signal handler by a second or two still shows the
-# port closed while the request is in flight.
+# The drain test's requests last 6 s. No fixed window bounds when the port
+# must close: the test waits for the close, as long as the request may take,
+# and asserts the order of the two events, the port closed and then the
+# response complete. A machine loaded enough to delay the signal handler by
+# seconds still shows the port closed while the request is in flight.
 DRAIN_SECONDS = 6
-PORT_CLOSES_WITHIN = 4
 DRAIN_SLOW = f"/slow/?seconds={DRAIN_SECONDS}"
 DRAIN_STREAM = f"/stream/?chunks={DRAIN_SECONDS * 4}&delay=0.25"
 CASES = [
@@ -42,13 +43,14 @@ def test_sigterm_lets_the_request_in_flight_complete(
     twistd, step, daemonize, path, run
 ):
     daemon = twistd(step, daemonize=daemonize)
-    request = send_and_wait_until_running(daemon, path, timeout=DRAIN_SECONDS + 10)
+    request = send_and_wait_until_running(daemon, path, timeout=DRAIN_SECONDS + 20)
     daemon.signal(signal.SIGTERM)
 
-    closed = wait_until(lambda: not port_open(daemon.port), PORT_CLOSES_WITHIN)
+    closed = wait_until(lambda: not port_open(daemon.port), DRAIN_SECONDS + 20)
+    in_flight = request.is_alive()
     assert closed, "port still open"
-    assert request.is_alive(), "the port closed only after the request ended"
-    request.join(DRAIN_SECONDS + 10)
+    assert in_flight, "the port closed only after the request ended"
+    request.join(DRAIN_SECONDS + 20)
     assert request.error is None, f"the request failed: {request.error!r}"
     assert request.response.status == 200
     last = DRAIN_SECONDS * 4 - 1
@@ -77,7 +79,9 @@ def test_sigterm_with_a_request_in_flight_hangs_the_daemon(twistd, step, daemoni
         assert step.in_flight_sigterm == "cut-off-then-hangs"
         assert isinstance(request.error, http.client.RemoteDisconnected)
     # The view finished long ago, yet the process neither exits nor answers
-    # a second SIGTERM; its pidfile stays. The finalizer needs SIGKILL.
+    # a second SIGTERM; its pidfile stays. The finalizer needs SIGKILL. (A
+    # window that asserts that nothing happens: load cannot make a hung
+    # process exit, so it cannot fail this wrongly.)
     daemon.signal(signal.SIGTERM)
     assert not daemon.wait_stopped(2)
     assert daemon.running()

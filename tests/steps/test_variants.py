@@ -7,8 +7,6 @@ each variant, against a real twistd, and asserts the value the file claims.
 
 import http.client
 import json
-import os
-import pwd
 import shutil
 import signal
 import socket
@@ -22,6 +20,7 @@ from support.http import get, hangs
 from support.inflight import send_and_wait_until_running
 from support.procs import kill_hard, pids_below, wait_until
 from support.steps import ROOT, RUNTIME_FILES, STEPS
+from support.unprivileged import DROP_ARGS, UID, needs_root
 
 try:
     import tomllib
@@ -30,8 +29,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 VARIANTS_FILE = ROOT / "examples" / "variants" / "variants.toml"
 REACTOR_POOL = "twisted.internet.reactor"  # The name of reactor.getThreadPool().
-UNPRIVILEGED = ["--uid", "nobody", "--gid", "nogroup"]
-NOBODY = pwd.getpwnam("nobody").pw_uid
+UNPRIVILEGED = DROP_ARGS
+NOBODY = UID
 
 
 @dataclass(frozen=True)
@@ -168,18 +167,21 @@ def test_threads_after_the_fork(twistd, variant):
     daemon.stop()
 
 
+@needs_root
 @EACH
-def test_threads_after_the_privilege_drop(twistd, variant):
+def test_threads_after_the_privilege_drop(twistd, unprivileged_site, variant):
     """Column privilege_drop: the uid the process had as each thread started.
 
     On Linux a setuid() applies to every thread of the process, so a thread's
     own credentials cannot tell when it was born: the probe records the uid
-    of the process at the moment each pool thread is started instead.
+    of the process at the moment each pool thread is started instead. The
+    daemon runs from a copy that nobody can read (support/unprivileged.py),
+    wherever the checkout is.
     """
-    assert os.getuid() == 0, "this test starts twistd as root"
-    daemon = twistd(variant.run(UNPRIVILEGED, probe=True))
-    # /status.json, because it answers without the database or templates, which
-    # the daemon, now nobody, may not be allowed to read. A pool with no thread
+    daemon = twistd(
+        variant.run(UNPRIVILEGED, probe=True), unprivileged=unprivileged_site
+    )
+    # /status.json: it needs no database or template. A pool with no thread
     # yet (the reactor's starts with none) starts one for this request.
     state = pool_state(daemon.port)
     assert state["live_threads"] == state["workers"] >= 1
@@ -193,11 +195,12 @@ def test_threads_after_the_privilege_drop(twistd, variant):
         assert any(uid == 0 for _, uid, _ in started_as)
 
 
-def test_the_probe_sees_a_pool_started_before_the_drop(twistd):
+@needs_root
+def test_the_probe_sees_a_pool_started_before_the_drop(twistd, unprivileged_site):
     """A control for the probe: the broken .tac starts its pool as root."""
     broken = next(s for s in STEPS if s.id == "tac-01-broken")
     run = Run(broken.id, broken.path, [*UNPRIVILEGED, *broken.args], broken.env, True)
-    daemon = twistd(run, daemonize=False)
+    daemon = twistd(run, daemonize=False, unprivileged=unprivileged_site)
     assert pool_state(daemon.port)["workers"] == 5
     records = probe_records(daemon)
     assert len(records) == 5

@@ -13,6 +13,9 @@ from .procs import is_running, kill_hard, read_pid, wait_until
 TWISTD = str(Path(sys.executable).parent / "twistd")
 START_TIMEOUT = 20
 STOP_TIMEOUT = 10
+#: Starts again on a new port when the chosen one was taken meanwhile.
+PORT_RETRIES = 3
+PORT_TAKEN = "Address already in use"
 
 
 class DaemonError(AssertionError):
@@ -86,8 +89,39 @@ class Twistd:
             raise self.error("twistd did not return from daemonizing") from None
         return self.launcher.returncode
 
+    def __post_init__(self):
+        self._chosen_port = self.port
+
     def start(self):
-        """Launch twistd, then wait for its pidfile and its port."""
+        """Launch twistd, then wait for its pidfile and its port.
+
+        The port that ``free_port()`` chose was free when it was chosen, not
+        necessarily when twistd binds it: on a busy machine, or beside
+        another test run, some other process may take it in between. When
+        twistd then fails with "Address already in use", start again on a
+        new port, a few times (only for a port chosen here, not for one a
+        test set on purpose)."""
+        for attempt in range(PORT_RETRIES + 1):
+            try:
+                return self._start()
+            except DaemonError:
+                if not (
+                    attempt < PORT_RETRIES
+                    and self.port == self._chosen_port
+                    and PORT_TAKEN in self.log() + self._output()
+                ):
+                    raise
+            self.kill()
+            self.pid = None
+            self.pidfile.unlink(missing_ok=True)
+            self.logfile.unlink(missing_ok=True)
+            self.port = self._chosen_port = free_port()
+        raise AssertionError("unreachable")
+
+    def _output(self):
+        return (getattr(self, "output", b"") or b"").decode(errors="replace")
+
+    def _start(self):
         status = self.launch()
         if status:
             raise self.error(f"twistd exited with status {status}")
@@ -98,8 +132,16 @@ class Twistd:
         return self
 
     def wait_for_pidfile(self, timeout=START_TIMEOUT):
-        """Wait for the pidfile; remember the PID it holds."""
-        ok = wait_until(lambda: read_pid(self.pidfile) is not None, timeout)
+        """Wait for the pidfile, or for a twistd in the foreground to exit;
+        remember the PID the pidfile holds."""
+
+        def written_or_exited():
+            if read_pid(self.pidfile) is not None:
+                return True
+            return not self.daemonize and self.launcher.poll() is not None
+
+        wait_until(written_or_exited, timeout)
+        ok = read_pid(self.pidfile) is not None
         self.pid = read_pid(self.pidfile)
         return ok
 

@@ -30,5 +30,6 @@ def send_and_wait_until_running(daemon, path, timeout=10):
     request = InFlight(daemon.port, path, timeout)
     request.start()
     # /status.json runs in the pool too: 2 busy workers means ours has begun.
-    assert wait_until(lambda: busy_workers(daemon.port) >= 2, 5)
+    # An event, with a bound for a hang only: it returns as soon as it holds.
+    assert wait_until(lambda: busy_workers(daemon.port) >= 2, 20)
     return request

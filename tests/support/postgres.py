@@ -3,8 +3,9 @@
 
 No system service and no TCP port: the server listens on a socket in its
 own folder, runs as an unprivileged OS user (PostgreSQL refuses to run as
-root; as root the harness runs it as ``nobody``), and is stopped, and its
-folder removed, at the end of the session.
+root; as root the harness runs it as ``nobody``, in a folder of the system's
+temporary folder, which nobody can enter, not under pytest's, which is mode
+0700), and is stopped, and its folder removed, at the end of the session.
 
 The example site's database is migrated once, by an *owner* role, into a
 template; each test gets its own copy of it (``CREATE DATABASE ... TEMPLATE``,
@@ -19,7 +20,6 @@ import contextlib
 import glob
 import itertools
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .site import manage, site_env
+from .unprivileged import GID, UID, shared_tempdir
 
 SUPERUSER = "postgres"
 OWNER = "backupsite_owner"
@@ -41,8 +42,6 @@ INSTALL = (
     " postgresql-server (Fedora)"
 )
 PSYCOPG = "pip install 'psycopg[binary,pool]' (the test extra)"
-#: The OS user that runs the server when the tests run as root.
-UNPRIVILEGED = "nobody"
 TIMEOUT = 60
 
 
@@ -128,8 +127,7 @@ class Server:
 
     def start(self):
         if os.geteuid() == 0:
-            entry = pwd.getpwnam(UNPRIVILEGED)
-            self.user = (entry.pw_uid, entry.pw_gid)
+            self.user = (UID, GID)
             os.chown(self.root, *self.user)
         os.chmod(self.root, 0o755)  # Clients, root or not, reach the socket.
         self._run(
@@ -305,7 +303,7 @@ def start_server(site_data):
     # Not under pytest's base temp: it is mode 0700, and the server's user
     # must enter its folder. mkdtemp makes it 0700 for us; start() gives it
     # to that user.
-    root = tempfile.mkdtemp(prefix="twistd-django-pg-")
+    root = tempfile.mkdtemp(prefix="twistd-django-pg-", dir=shared_tempdir())
     server = Server(bindir, root)
     atexit.register(server.stop)  # Even if the session's teardown never runs.
     try:

@@ -35,13 +35,35 @@ def production_daemon(workdir, data, extra_args=(), daemonize=True):
         daemon.kill()
 
 
-def exchange(port, data, timeout=3.0, half_close=False):
-    """Send ``data`` as is; return (status or None, reply bytes, seconds).
+class Outcome(str):
+    """What came back instead of a status line; compares unequal to any int."""
 
-    The status is None when the server closed without answering; a reply
-    of b"<no reply>" means that nothing came before ``timeout``.
+    def __repr__(self):
+        return f"<{self}>"
+
+
+#: The server closed the connection without sending a status line.
+CLOSED = Outcome("closed without a response")
+#: Nothing came before the timeout, and the connection is still open: a hang.
+TIMED_OUT = Outcome("no reply before the timeout, connection still open")
+
+
+def exchange(port, data, timeout=10.0, half_close=False):
+    """Send ``data`` as is; return (status, reply bytes, seconds).
+
+    The status is the reply's HTTP status (an int) when one came, else
+    CLOSED when the server closed the connection first (or sent bytes that
+    are not a status line), and TIMED_OUT when nothing came within
+    ``timeout`` seconds: a hang is never taken for a close. A reply that
+    came, on a connection the server then kept open, has its status; read
+    the reply's headers to tell whether it said ``Connection: close``.
+    ``timeout`` bounds the wait only for a server that does not answer:
+    an answer returns at once, so give it room for a loaded machine.
     """
     started = time.monotonic()
+    deadline = started + timeout
+    chunks = []
+    timed_out = False
     with socket.create_connection((HOST, port), timeout=timeout) as sock:
         try:
             sock.sendall(data)
@@ -49,21 +71,32 @@ def exchange(port, data, timeout=3.0, half_close=False):
                 sock.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        chunks = []
-        deadline = started + timeout
-        while time.monotonic() < deadline:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            sock.settimeout(left)
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:
-                return None, b"<no reply>", time.monotonic() - started
+                timed_out = True
+                break
             except ConnectionResetError:
                 break
             if not chunk:
                 break
             chunks.append(chunk)
     reply = b"".join(chunks)
-    status = int(reply.split()[1]) if reply.startswith(b"HTTP/1.") else None
-    return status, reply, time.monotonic() - started
+    seconds = time.monotonic() - started
+    if reply.startswith(b"HTTP/1.") and len(reply.split(None, 2)) >= 2:
+        try:
+            return int(reply.split()[1]), reply, seconds
+        except ValueError:
+            pass
+    if timed_out and not reply:
+        return TIMED_OUT, reply, seconds
+    return CLOSED, reply, seconds
 
 
 def timed_get(port, path, timeout=10.0):

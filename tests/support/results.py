@@ -26,6 +26,7 @@ GROUPS = [
     "Faults",
     "Load",
     "Security",
+    "Operations",
 ]
 
 

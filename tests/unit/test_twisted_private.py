@@ -62,10 +62,38 @@ def delete_pool_queue(monkeypatch):
     return "is not there (AttributeError("
 
 
+def channel_kept_under_another_name(monkeypatch):
+    class Renamed:
+        """Forwards attributes, as Twisted's does, from another attribute."""
+
+        def __init__(self, channel):
+            self.__dict__["_backing"] = channel
+
+        def __setattr__(self, name, value):
+            setattr(self._backing, name, value)
+
+    monkeypatch.setattr(http, "_GenericHTTPChannelProtocol", Renamed)
+    monkeypatch.setattr(twisted_private, "GenericHTTPChannelProtocol", Renamed)
+    return "has no channel to reach (AttributeError("
+
+
+def h2_connection_without_request_done(monkeypatch):
+    from twisted.web import _http2
+
+    monkeypatch.delattr(_http2.H2Connection, "_requestDone")
+    return "H2Connection has no method _requestDone()"
+
+
 BREAKERS = {
     "twisted.web.wsgi._WSGIResponse": delete_wsgi_response,
     "twisted.web.http._GenericHTTPChannelProtocol": non_forwarding_channel_wrapper,
     "ThreadPool._queue.qsize()": delete_pool_queue,
+    "twisted.web.http._GenericHTTPChannelProtocol._channel": (
+        channel_kept_under_another_name
+    ),
+    "twisted.web._http2 H2Stream._conn, H2Connection._requestDone": (
+        h2_connection_without_request_done
+    ),
 }
 
 

@@ -24,6 +24,8 @@ wsgi = TrackingWSGIResource(reactor, pool, django_application(settings), in_flig
 application = service.Application("backupsite")
 web = service.MultiService()
 web.setServiceParent(application)
-# Children stop in reverse order: the port closes before the pool stops.
+# MultiService calls its children's stopService in reverse order, in one
+# turn of the reactor, without waiting for any: the port stops accepting, and
+# the pool's service waits for the requests in flight before it stops the pool.
 ThreadPoolService(pool, in_flight, timeout=30).setServiceParent(web)
 strports.service(endpoint, Site(django_root(wsgi))).setServiceParent(web)

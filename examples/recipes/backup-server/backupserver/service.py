@@ -1,6 +1,7 @@
-"""Build the one MultiService of ``twistd backup-server``.
+"""Build the one service of ``twistd backup-server``.
 
-Children start in order and stop in reverse order:
+Children start in order, and stop in the reverse order, each once the one
+after it has finished stopping (``StopInOrder``):
 
 1. the ORM pool starts first, and stops last, once its jobs are done;
 2. the agents' port, whose connections are closed when it stops;
@@ -9,13 +10,48 @@ Children start in order and stop in reverse order:
    to answer the views that call them.
 """
 
-from twisted.application.service import MultiService
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import succeed
+from twisted.logger import Logger
 
 from backupserver import bridge
 from backupserver.orm import OrmPool
 from backupserver.protocol import AgentFactory, AgentHub
 from twistd_django.listen import ListeningService
 from twistd_django.service import django_service
+
+
+class StopInOrder(MultiService):
+    """A MultiService that stops its children one at a time, last one first.
+
+    ``MultiService.stopService`` calls every child's ``stopService`` in the
+    same turn of the reactor, and waits for all of them together: the agents
+    would be disconnected while the web service still drains a request that
+    is asking one of them. This one calls the next child's ``stopService``
+    only once the Deferred of the one before has fired. A child that fails to
+    stop is logged, and the others still stop; the Deferred returned fails
+    with the first such failure.
+    """
+
+    log = Logger()
+
+    def stopService(self):
+        Service.stopService(self)
+        failures = []
+
+        def stop(result, child):
+            d = succeed(None).addCallback(lambda _: child.stopService())
+
+            def failed(failure):
+                self.log.failure("{child!r} failed to stop", failure, child=child)
+                failures.append(failure)
+
+            return d.addErrback(failed)
+
+        d = succeed(None)
+        for child in reversed(list(self)):
+            d.addCallback(stop, child)
+        return d.addCallback(lambda _: failures[0] if failures else None)
 
 
 class AgentsService(ListeningService):
@@ -37,7 +73,7 @@ def backup_server_service(options, reactor):
     hub = AgentHub(orm, reactor)
     bridge.install(reactor, hub, options["call-timeout"])
 
-    service = MultiService()
+    service = StopInOrder()
     orm.setServiceParent(service)
     AgentsService(reactor, options["agents"], AgentFactory(hub)).setServiceParent(
         service

@@ -1,10 +1,11 @@
-"""A backup agent that reports a snapshot every few seconds, for a demo:
-keep the snapshot list open in a browser, and watch the rows arrive.
+"""Backup agents that report a snapshot every few seconds, for a demo: keep
+the snapshot list open in a browser, and watch the rows arrive.
 
     python -m liveupdates.demo_agent --server 127.0.0.1:7001 [--every 3] [--count N]
 
-It uses the backup server's line protocol (``backupserver.protocol``), and
-stops after ``--count`` reports (default: never), or when killed.
+Each report comes from one of a few hosts, over the backup server's line
+protocol (``backupserver.protocol``). It stops after ``--count`` reports
+(default: never), or when killed.
 """
 
 import argparse
@@ -15,7 +16,20 @@ import sys
 import time
 
 HOSTS = ["web1", "web2", "db1", "mail"]
-LABELS = ["/home", "/etc", "/var/lib/postgresql", "/srv/www", "/var/mail"]
+LABELS = ["/home", "/etc", "/srv/www", "/var/lib/postgresql", "/var/mail"]
+
+
+def report(server, host, status, size, label):
+    """One agent's session: HELLO, one REPORT; the server's answer."""
+    address, _, port = server.rpartition(":")
+    with socket.create_connection((address, int(port)), timeout=10) as sock:
+        lines = sock.makefile("rwb")
+        answers = []
+        for line in (f"HELLO {host}", f"REPORT {status} {size} {label}"):
+            lines.write(line.encode() + b"\n")
+            lines.flush()
+            answers.append(lines.readline().decode().rstrip("\n"))
+        return answers[-1]
 
 
 def main(argv=None):
@@ -24,32 +38,20 @@ def main(argv=None):
     parser.add_argument("--every", type=float, default=3.0, help="seconds")
     parser.add_argument("--count", type=int, default=None)
     args = parser.parse_args(argv)
-    address, _, port = args.server.rpartition(":")
-    counter = itertools.count(1) if args.count is None else range(1, args.count + 1)
-    with socket.create_connection((address, int(port)), timeout=10) as sock:
-        lines = sock.makefile("rwb")
-
-        def ask(text):
-            lines.write(text.encode() + b"\n")
-            lines.flush()
-            answer = lines.readline().decode().rstrip("\n")
-            while answer.startswith("PING "):  # Answer the server's pings.
-                lines.write(f"PONG {answer[5:]}\n".encode())
-                lines.flush()
-                answer = lines.readline().decode().rstrip("\n")
-            if not answer:
-                raise SystemExit("the server closed the connection")
-            return answer
-
-        ask("HELLO demo-agent")
-        for n in counter:
-            if n > 1:
-                time.sleep(args.every)
-            host, label = random.choice(HOSTS), random.choice(LABELS)
-            size = random.randrange(1, 50) * 1024**2
-            status = random.choice(["ok"] * 8 + ["failed", "running"])
-            answer = ask(f"REPORT {status} {size} {label} ({host})")
-            print(answer, flush=True)
+    numbers = itertools.count(1) if args.count is None else range(1, args.count + 1)
+    for n in numbers:
+        if n > 1:
+            time.sleep(args.every)
+        status = random.choice(["ok"] * 6 + ["failed", "running"])
+        size = random.randrange(1, 5000) * 1024**2
+        answer = report(
+            args.server,
+            random.choice(HOSTS),
+            status,
+            size,
+            random.choice(LABELS),
+        )
+        print(answer, flush=True)
     return 0
 
 

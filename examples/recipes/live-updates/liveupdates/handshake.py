@@ -17,6 +17,7 @@ Every refusal is an HTTP response: nothing is sent over a WebSocket before
 the checks pass.
 """
 
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from . import sessions
 from .hub import LiveConnection
 
 log = Logger()
+
 
 class LiveResource(Resource):
     isLeaf = True
@@ -95,11 +97,11 @@ def refuse(request, status, reason):
     """An HTTP answer to a handshake: ``status`` and a line of text."""
     log.info(
         "Refused a WebSocket from {peer}: {status} {reason}",
-        peer=request.getClientAddress(),
+        peer=getattr(request.getClientAddress(), "host", "?"),
         status=status,
         reason=reason,
     )
-    request.setResponseCode(status)
+    request.setResponseCode(status, HTTPStatus(status).phrase.encode())
     request.setHeader("content-type", "text/plain; charset=utf-8")
     if status in (429, 503):
         request.setHeader("retry-after", "5")

@@ -17,6 +17,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
+from wsproto.utilities import LocalProtocolError
 from zope.interface import implementer
 
 from . import sessions, twisted_private
@@ -24,6 +25,8 @@ from . import sessions, twisted_private
 GOING_AWAY = 1001
 POLICY_VIOLATION = 1008  # The session ended: the page stops reconnecting.
 MESSAGE_TOO_BIG = 1009
+# How long a closed WebSocket waits for the client's own close frame.
+LINGER = 2.0
 # The kernel's send buffer for a WebSocket: Linux grows it to megabytes for a
 # client that does not read, out of sight of the backlog limit.
 SEND_BUFFER = 64 * 1024
@@ -55,9 +58,10 @@ class LiveConnection:
         tcp = transport.transport
         transport.detachProducer()  # The HTTP channel's: this one takes over.
         transport.attachProducer(self)
-        handle = getattr(tcp, "getHandle", None)
-        if handle is not None:
-            handle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        try:  # A TCP socket; over TLS the handle is not one.
+            tcp.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        except (AttributeError, OSError):
+            pass
 
     def negotiationFinished(self):
         self.open = True
@@ -74,6 +78,8 @@ class LiveConnection:
         self.last_pong = self.hub.reactor.seconds()
 
     def connectionLost(self, reason):
+        if isinstance(self.ws.transport, Lingering):
+            self.ws.transport.cancel()
         self.open = False
         self.backlog.clear()
         self.backlog_bytes = 0
@@ -93,17 +99,27 @@ class LiveConnection:
             if self.backlog_bytes > self.hub.max_backlog:
                 self.hub.drop_slow(self)
             return
-        self.ws.sendTextMessage(text)
+        self._write(self.ws.sendTextMessage, text)
+
+    def ping(self):
+        if self.open and not self.closing and not self.paused:
+            self._write(self.ws.ping, b"")
+
+    def _write(self, method, argument):
+        try:
+            method(argument)
+        except LocalProtocolError:  # The client's close frame came first.
+            self.closing = True
 
     def pauseProducing(self):
         self.paused = True
 
     def resumeProducing(self):
         self.paused = False
-        while self.backlog and not self.paused and self.open:
+        while self.backlog and not self.paused and self.open and not self.closing:
             text, size = self.backlog.popleft()
             self.backlog_bytes -= size
-            self.ws.sendTextMessage(text)
+            self._write(self.ws.sendTextMessage, text)
 
     def stopProducing(self):
         self.paused = True
@@ -111,11 +127,13 @@ class LiveConnection:
     # Ending.
 
     def close(self, code, reason):
-        """Send a close frame, then close the TCP connection once it is out."""
+        """Send a close frame, and close the TCP connection once the client
+        has answered with its own, or after ``LINGER`` seconds."""
         if self.open and not self.closing:
             self.closing = True
             self.backlog.clear()
             self.backlog_bytes = 0
+            self.ws.transport = Lingering(self.ws.transport, self.hub.reactor)
             self.ws.loseConnection(code, reason)
 
     def abort(self):
@@ -130,6 +148,38 @@ class LiveConnection:
             limit=self.hub.max_message,
         )
         self.close(MESSAGE_TOO_BIG, "message too big")
+
+
+class Lingering:
+    """The TCP transport, as the WebSocket sees it once it sends its close
+    frame: its first ``loseConnection()`` only half-closes, and what the
+    client still sends is read and dropped until the client's close frame
+    comes. Closing at once could answer unread data with a reset, which
+    can destroy the close frame (and its code) before the client reads it.
+    """
+
+    def __init__(self, tcp, reactor):
+        self.tcp = tcp
+        self.half_closed = False
+        self.timer = reactor.callLater(LINGER, tcp.abortConnection)
+
+    def write(self, data):
+        self.tcp.write(data)
+
+    def loseConnection(self):
+        if self.half_closed:  # The client's close frame came.
+            self.tcp.loseConnection()
+        else:
+            self.half_closed = True
+            half_close = getattr(self.tcp, "loseWriteConnection", None)
+            (half_close or self.tcp.loseConnection)()
+
+    def cancel(self):
+        if self.timer.active():
+            self.timer.cancel()
+
+    def __getattr__(self, name):
+        return getattr(self.tcp, name)
 
 
 class LiveHub(Service):
@@ -164,7 +214,11 @@ class LiveHub(Service):
         self.per_user = Counter()
         self.pending = 0  # Handshakes whose session is being looked up.
         self.accepting = True
-        self.stats = Counter()
+        self.stats = Counter(
+            dict.fromkeys(
+                ["opened", "pushed", "too_big", "dropped_slow", "ended", "dead"], 0
+            )
+        )
         self.backlog_peak = 0
         self._all_gone = None
         self._loops = []
@@ -281,8 +335,8 @@ class LiveHub(Service):
             if now - connection.last_pong > 2 * self.ping_interval + 1:
                 self.stats["dead"] += 1
                 connection.abort()
-            elif connection.open and not connection.paused:
-                connection.ws.ping(b"")
+            else:
+                connection.ping()
 
     # Stopping.
 

@@ -3,22 +3,24 @@
 same site, on the same port.
 
 Children start in order: the ORM pool, the agents' port, the WebSockets'
-hub, the web service. They stop one after the other, in this order:
+hub, the web service. On SIGTERM they stop in this order:
 
-1. the web service: its port closes, and its requests in flight drain, for
-   ``--drain-timeout`` seconds at most; the WebSockets still get snapshots;
+1. the web service: its port closes at once, and its requests in flight
+   drain, for ``--drain-timeout`` seconds at most, by the package's rules;
+   meanwhile the WebSockets still get the snapshots that agents report;
 2. the WebSockets: each gets a close frame with 1001 (going away) once the
-   requests have drained, and no later than ``close_grace`` seconds before
-   the drain timeout, and a client that has not gone ``close_grace`` seconds
-   after is cut off; so the daemon exits within its drain timeout;
-3. the agents' connections, then the ORM pool, once its jobs are done.
+   requests in flight are done, and no later than ``close_grace`` seconds
+   before the drain timeout; a client still there ``close_grace`` seconds
+   later is cut off. So the daemon exits within its drain timeout;
+3. once the web service has stopped, the agents' connections, then the ORM
+   pool, once its jobs are done.
 """
 
 import json
 import threading
 
 from twisted.application.service import MultiService, Service
-from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
+from twisted.internet.defer import DeferredList, maybeDeferred
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 
@@ -109,24 +111,25 @@ class LiveUpdatesService(MultiService):
     def stopService(self):
         Service.stopService(self)
         self.live.stop_accepting()
+        # The port closes, and the site drains its connections: it answers
+        # the requests in flight, closes the idle ones, and (twistd-django's
+        # LimitedSite) waits for the rest, WebSockets too.
         web_stopped = maybeDeferred(self.web.stopService)
-        # Close the WebSockets when the requests have drained, or when only
-        # the close's grace is left of the drain timeout.
-        start_closing = Deferred()
-        latest = self.drain_timeout - self.live.close_grace
-        timer = self.reactor.callLater(max(0.0, latest), start_closing.callback, None)
-
-        def drained(result):
-            if timer.active():
-                timer.cancel()
-                start_closing.callback(None)
-            return result
-
-        web_stopped.addBoth(drained)
-        d = start_closing.addCallback(lambda _: self.live.stopService())
+        # The WebSockets close once the requests in flight are done, or when
+        # only the close's grace is left of the drain timeout.
+        latest = max(0.0, self.drain_timeout - self.live.close_grace)
+        requests_done = self.web.in_flight.drained(latest, self.reactor)
+        d = requests_done.addCallback(lambda _: self.live.stopService())
         d.addCallback(lambda _: DeferredList([web_stopped], consumeErrors=True))
         d.addCallback(lambda _: self.agents.stopService())
         return d.addCallback(lambda _: self.orm.stopService())
+
+
+def make_service(options):
+    """The plugin's ``makeService``: the service, with the global reactor."""
+    from twisted.internet import reactor
+
+    return live_updates_service(options, reactor)
 
 
 def live_updates_service(options, reactor):

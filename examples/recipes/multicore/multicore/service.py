@@ -3,8 +3,10 @@
 Each worker is a whole ``twistd`` (or any server that reads the ``systemd:``
 endpoint's variables) in its own process, with its own reactor, thread pool
 and database connections, so the workers use as many cores as there are.
-They share one listening socket, inherited as file descriptor 3: the kernel
-hands each new connection to one of the workers that wait in ``accept()``.
+They share one listening socket, inherited as file descriptor 3. Each
+worker's reactor waits in epoll for it to become readable, and the workers
+it wakes call ``accept()`` in a loop until the queue is empty: the first one
+takes every connection that is waiting (docs/howto/use-more-than-one-core.rst).
 
 The parent restarts a worker that dies. On SIGTERM it sends SIGTERM to every
 worker, waits until all have exited (SIGKILL after ``stop_timeout``), and

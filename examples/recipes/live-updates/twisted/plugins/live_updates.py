@@ -27,11 +27,9 @@ class LiveUpdatesMaker:
         return LiveUpdatesOptions
 
     def makeService(self, options):
-        from twisted.internet import reactor
+        from liveupdates.service import make_service
 
-        from liveupdates.service import live_updates_service
-
-        return live_updates_service(options, reactor)
+        return make_service(options)
 
 
 serviceMaker = LiveUpdatesMaker()

@@ -34,7 +34,9 @@ class DjangoServiceMaker:
         root = django_root(wsgi, options["static-root"])
 
         service = MultiService()
-        # Children stop in reverse order: the port closes before the pool stops.
+        # MultiService calls its children's stopService in reverse order, in
+        # one turn of the reactor, without waiting for any: the port stops
+        # accepting, and the pool is stopped right after.
         ThreadPoolService(pool).setServiceParent(service)
         strports.service(options["listen"], Site(root)).setServiceParent(service)
         return service

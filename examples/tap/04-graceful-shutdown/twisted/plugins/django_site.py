@@ -38,7 +38,10 @@ class DjangoServiceMaker:
             root.mount(url_prefix, FilesWithoutListing(directory))
 
         service = MultiService()
-        # Children stop in reverse order: the port closes before the pool stops.
+        # MultiService calls its children's stopService in reverse order, in
+        # one turn of the reactor, without waiting for any: the port stops
+        # accepting, and the pool's service waits for the requests in flight
+        # before it stops the pool.
         pool_service = ThreadPoolService(pool, in_flight, options["drain-timeout"])
         pool_service.setServiceParent(service)
         strports.service(options["listen"], Site(root)).setServiceParent(service)
