@@ -562,10 +562,10 @@ Last run
 Run it again
 ------------
 
-.. code-block:: text
+From the repository's folder, the whole matrix, or some of its tests::
 
-   $ make matrix
-   $ make matrix PYTEST_ARGS="-x -k steps"
+   make matrix
+   make matrix PYTEST_ARGS="-x -k steps"
 
 ``PYTEST_ARGS`` go to pytest in every session, and make the run partial:
 it leaves this page as it is. The virtual environments go to ``.nox/``, and

@@ -1,7 +1,7 @@
 """The ``what-we-tried`` directive: the reliability cases, as measured.
 
 ``.. what-we-tried:: Bad input`` renders the cases of one group from
-docs/explanation/what-we-tried.json, which the reliability tests write when
+docs/reference/what-we-tried.json, which the reliability tests write when
 run with ``RECORD_RESULTS=1`` and check on every other run (see
 tests/support/results.py): one row per case, with what was sent or done,
 what the server did, and the figures measured.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sphinx.util.docutils import SphinxDirective
 
-RESULTS = "explanation/what-we-tried.json"  # Relative to the docs folder.
+RESULTS = "reference/what-we-tried.json"  # Relative to the docs folder.
 
 
 def figure(value):

@@ -3,8 +3,9 @@
 # its settings from the environment.
 import os
 
-from greeting.service import greeting_service
 from twisted.application.service import Application
+
+from greeting.service import greeting_service
 
 application = Application("greeting")
 greeting_service(

@@ -423,6 +423,46 @@ def test_parse_session_splits_commands_and_output():
     ]
 
 
+def test_parse_session_reads_here_documents():
+    session = parse_session(
+        "$ cat > a.ini <<EOF\n[django]\n$ not a command\nEOF\n"
+        "$ cat <<'ONE' <<-TWO\none\nONE\n\t\ttwo\n\tTWO\n"
+        "$ cat <<< word\nword\n"
+    )
+    assert session.error is None
+    assert [(c.text, c.expected, c.line) for c in session.commands] == [
+        ("cat > a.ini <<EOF\n[django]\n$ not a command\nEOF", "", 0),
+        ("cat <<'ONE' <<-TWO\none\nONE\n\t\ttwo\n\tTWO", "", 4),
+        ("cat <<< word", "word\n", 9),
+    ]
+    # A here-document that a continuation line begins, and one never ended.
+    session = parse_session("$ cat \\\n  <<EOF\nx\nEOF\nx\n")
+    assert [(c.text, c.expected) for c in session.commands] == [
+        ("cat \\\n  <<EOF\nx\nEOF", "x\n")
+    ]
+    assert "no line 'EOF'" in parse_session("$ cat <<EOF\nx\n").error
+
+
+def test_a_here_document_is_written_as_the_reader_types_it(page):
+    result = page(
+        """
+        .. code-block:: console
+
+           $ cat > django.ini <<EOF
+           [django]
+           home = $HOME
+           EOF
+           $ grep -c '^home = /' django.ini
+           1
+           $ cat <<'EOF'
+           $HOME stays
+           EOF
+           $HOME stays
+        """
+    )
+    assert result.results == [PASSED], result.message(0)
+
+
 def test_a_daemon_left_running_is_stopped_at_teardown(page):
     result = page(
         """

@@ -10,13 +10,12 @@ up (support/tutorial.py), so a break between two pages fails here, at the
 first command that needs what is missing.
 """
 
-import importlib.util
 import os
 
 from sybil import Sybil
 from sybil.example import SybilFailure
 
-from support.console import NAMESPACE_KEY, ConsoleSession
+from support.console import NAMESPACE_KEY, ConsoleParser, ConsoleSession
 from support.tutorial import (
     TUTORIAL,
     is_catch_up,
@@ -26,24 +25,12 @@ from support.tutorial import (
 )
 
 
-def docs_parsers():
-    """The parsers of docs/conftest.py; only the console blocks run here."""
-    spec = importlib.util.spec_from_file_location(
-        "docs_conftest", TUTORIAL.parent / "conftest.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.parsers()
-
-
 def console_examples(page):
-    sybil = Sybil(parsers=docs_parsers(), path=str(page.parent), patterns=[page.name])
+    sybil = Sybil(
+        parsers=[ConsoleParser(timeout=30)], path=str(page.parent), patterns=[page.name]
+    )
     document = sybil.parse(page)
-    return document, [
-        example
-        for example in document.examples()
-        if getattr(example.region.evaluator, "__name__", "") == "evaluate"
-    ]
+    return document, list(document.examples())
 
 
 def test_every_tutorial_page_is_in_the_walk():

@@ -101,7 +101,8 @@ from backupserver.orm import InReactorThread, OrmPool, with_connections
 def open_connection():
     from catalogue.models import Host
     Host.objects.count()
-    return id(connection.connection), threading.current_thread().name
+    # The connection object itself: a reference keeps its id from being reused.
+    return connection.connection, threading.current_thread().name
 
 @defer.inlineCallbacks
 def main(reactor):
@@ -119,7 +120,7 @@ def main(reactor):
     yield orm.stopService()
     print(json.dumps({
         "thread": thread,
-        "stale_connection_replaced": stale != fresh,
+        "stale_connection_replaced": stale is not fresh,
         "closed_after_job": closed,
         "refused_in_reactor_thread": refused,
     }))

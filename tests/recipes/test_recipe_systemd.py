@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from support.foreground import foreground_fixture
 from support.http import free_port, get, port_open
 from support.procs import is_running, wait_until
 from support.recipes import RECIPES
+from support.scratch_root import systemd_analyze
 from support.site import SECRET_KEY, site_env
 from support.steps import PACKAGE, SITE
 
@@ -236,11 +236,7 @@ def test_the_units_command_serves_on_the_socket(
 
 
 def test_systemd_analyze_verify(tmp_path):
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip(
-            "systemd-analyze is not installed (Debian: apt-get install systemd)"
-        )
+    analyze = systemd_analyze()
     # verify checks that ExecStart's program exists: point it at this twistd.
     for path in (SERVICE, SOCKET):
         text = path.read_text().replace("/srv/backupsite/venv/bin/twistd", TWISTD)

@@ -6,9 +6,10 @@ views, in the WSGI threads) and 10 backup agents REPORT over the protocol
 (ORM work, in the recipe's ORM threads). The daemon connects to the
 harness's PostgreSQL as the app role (support/postgres.py). Every write
 that was acknowledged must have its row, nothing may fail, and the server's
-connections (pg_stat_activity, sampled every 50 ms) must stay within the
-threads that may hold one: per thread without a pool, the pool's maximum
-with one. docs/howto/use-postgresql.rst quotes these figures.
+connections must stay within the threads that may hold one: per thread
+without a pool, the pool's maximum with one. Both sides are sampled every
+50 ms: the server's (pg_stat_activity) and the daemon's (its sockets).
+docs/howto/use-postgresql.rst quotes these figures.
 """
 
 import contextlib
@@ -21,7 +22,7 @@ import urllib.parse
 import pytest
 
 from support.http import free_port
-from support.postgres import APP
+from support.postgres import APP, unix_connections
 from support.recipes import LineClient, start_recipe
 from support.results import record
 
@@ -70,12 +71,14 @@ def start_backup_server(twistd, postgres, env, daemonize=True):
 
 
 class Sampler(threading.Thread):
-    """Count the app role's connections every 50 ms, on one connection."""
+    """Every 50 ms, count the app role's connections on the server
+    (pg_stat_activity, on one connection) and the ones the daemon holds
+    (its connected Unix sockets, from /proc: it has no other)."""
 
-    def __init__(self, postgres):
+    def __init__(self, postgres, pid):
         super().__init__(daemon=True)
-        self.postgres = postgres
-        self.samples = []
+        self.postgres, self.pid = postgres, pid
+        self.samples, self.held = [], []
         self.done = threading.Event()
 
     def run(self):
@@ -87,6 +90,7 @@ class Sampler(threading.Thread):
             while not self.done.wait(0.05):
                 (count,) = conn.execute(query, (self.postgres.name, APP)).fetchone()
                 self.samples.append(count)
+                self.held.append(unix_connections(self.pid))
 
 
 def write_for(daemon, prefix, seconds):
@@ -165,14 +169,15 @@ def test_writes_on_postgresql_under_load(twistd, postgres, mode):
     bound = POOL_MAX if pooled else THREADS + ORM_THREADS
     daemon = start_backup_server(twistd, postgres, env, daemonize)
     prefix = f"pgload-{mode}"
-    sampler = Sampler(postgres)
+    sampler = Sampler(postgres, daemon.pid)
     sampler.start()
     try:
         written, errors = write_for(daemon, prefix, seconds)
     finally:
         sampler.done.set()
         sampler.join(10)
-    peak = max(sampler.samples)
+    peak, held = max(sampler.samples), max(sampler.held)
+    over = sum(1 for count in sampler.samples if count > bound)
     # Afterwards: without a pool or kept connections, every connection goes
     # when its request or job ends; kept ones stay, within the same bound.
     target = 0 if mode == "close" else bound
@@ -183,7 +188,16 @@ def test_writes_on_postgresql_under_load(twistd, postgres, mode):
     assert written, "no write was acknowledged"
     assert {k: rows.get(k) for k in written} == written  # Every 201 has its row.
     assert len(rows) == len(written)
-    assert 0 < peak <= bound, (peak, bound)
+    # What the daemon holds never passes the bound.
+    assert 0 < held <= bound, (held, bound)
+    if mode == "close":
+        # The server may list one more for an instant: with a new connection
+        # for each request, the server process of the one just closed can
+        # still be exiting (seen once in a loaded run: 13 for 12). A leak
+        # would stay, and show in most samples: the pool is saturated.
+        assert over <= len(sampler.samples) // 100, (over, len(sampler.samples))
+    else:
+        assert 0 < peak <= bound, (peak, bound)
     assert after <= target
     if mode == "close":
         assert after == 0
@@ -212,6 +226,8 @@ def test_writes_on_postgresql_under_load(twistd, postgres, mode):
             "writes": len(written),
             "writes/s": round(len(written) / seconds),
             "peak connections": peak,
+            "peak held by the daemon": held,
+            "samples over the bound": over,
             "connections after": after,
             "bound": bound,
         },

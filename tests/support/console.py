@@ -12,7 +12,16 @@ A page shows a terminal session in a ``code-block:: console`` (or
        {"pid": ..., ...}
 
 A line that starts with ``$ `` is a command; a command line that ends with
-a backslash goes on over the next lines. The lines after a command, up to the
+a backslash goes on over the next lines, and so does a command with a
+here-document (``<<EOF``, ``<<'EOF'``, ``<<-EOF``), up to the line that holds
+only its delimiter, which a reader types as it is::
+
+    $ cat > django.ini <<EOF
+    [django]
+    threads = 4
+    EOF
+
+The lines after a command, up to the
 next command or the end of the block, are its expected output, compared with
 doctest's ELLIPSIS and NORMALIZE_WHITESPACE against stdout and stderr merged.
 No expected output means that the command must print nothing. A command must
@@ -120,18 +129,31 @@ class Session:
     line_offset: int = 0  # of the block's first line, from the directive's
 
 
+#: ``<<WORD``, ``<<'WORD'``, ``<<"WORD"`` or ``<<-WORD``; not ``<<<``.
+HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2(?!<)")
+
+
 def parse_session(source: str, line_offset: int = 0) -> Session:
     """Split a console block's text into commands and expected outputs."""
     lines = source.rstrip("\n").split("\n")
     commands = []
     current = None  # [command lines, output lines, line index]
     continued = False
+    words = []  # the delimiters of the command's here-documents, in order
+    pending = []  # those still to read: (strip leading tabs?, delimiter)
     for index, line in enumerate(lines):
+        if pending:
+            current[0].append(line)
+            strip_tabs, word = pending[0]
+            if (line.lstrip("\t") if strip_tabs else line) == word:
+                pending.pop(0)
+            continue
         if continued:
             current[0].append(line)
         elif line == "$" or line.startswith(PROMPT):
             current = [[line[len(PROMPT) :]], [], index]
             commands.append(current)
+            words = []
         elif current is None:
             if line.strip():
                 return Session(
@@ -144,10 +166,19 @@ def parse_session(source: str, line_offset: int = 0) -> Session:
         else:
             current[1].append(line)
             continue
+        words += [(bool(m[1]), m[3]) for m in HEREDOC.finditer(line)]
         continued = line.endswith("\\")
+        if not continued:
+            pending, words = words, []
     if continued:
         return Session(
             (), "the block ends inside a command ending in '\\'", line_offset
+        )
+    if pending:
+        return Session(
+            (),
+            f"the block ends inside a here-document: no line {pending[0][1]!r}",
+            line_offset,
         )
     return Session(
         tuple(

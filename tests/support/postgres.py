@@ -327,3 +327,26 @@ def serve(twistd, database, extra_args=(), env=None, start=True, **kwargs):
         start=start,
         **kwargs,
     )
+
+
+def unix_connections(pid):
+    """The connected Unix stream sockets that process ``pid`` holds: the
+    client side of its database connections over the server's socket, when
+    it has no other (a twistd daemon has none). Read from /proc: what the
+    process holds now, where pg_stat_activity also lists, for an instant,
+    a server process still exiting after its client closed."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # Closed meanwhile.
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        # Num RefCount Protocol Flags Type St Inode [Path]
+        if fields[4] == "0001" and fields[5] == "03" and fields[6] in inodes:
+            count += 1
+    return count

@@ -1,4 +1,4 @@
-"""The figures of the reliability tests, for docs/explanation/what-we-tried.
+"""The figures of the reliability tests, for docs/reference/what-we-tried.
 
 Each reliability case ends with ``record(...)``, once its assertions have
 passed: what was sent or done (``input``), what the server did (``outcome``,
@@ -17,7 +17,7 @@ import os
 
 from .steps import ROOT
 
-RESULTS_FILE = ROOT / "docs" / "explanation" / "what-we-tried.json"
+RESULTS_FILE = ROOT / "docs" / "reference" / "what-we-tried.json"
 RECORD = os.environ.get("RECORD_RESULTS") == "1"
 GROUPS = [
     "Bad input",

@@ -4,7 +4,8 @@ A page's console blocks run in a sandbox that holds a copy of ``examples/``
 (support/console.py). The tutorial's first step starts where a reader
 starts, at the root of a clone, with ``make venv`` and
 ``. .venv/bin/activate``; :func:`prepare_clone` adds what those two commands
-need: the Makefile, the files its install step depends on, and a ``.venv``
+need, and what a build of the package's wheel reads (``README.md``,
+``src/``): the Makefile, the files its install step depends on, and a ``.venv``
 that is this test run's own environment, already installed (its
 ``.installed`` stamp is newer than those files, so ``make venv`` only says
 so, and never installs into the environment that runs the tests).
@@ -30,6 +31,7 @@ DOCS = ROOT / "docs"
 TUTORIAL = DOCS / "tutorial"
 #: The files of the repository, beside examples/, that ``make venv`` reads.
 CLONE_FILES = ("Makefile", "pyproject.toml", "requirements/ci.txt")
+RUNTIME = shutil.ignore_patterns("__pycache__", "*.pyc", "dropin.cache")
 #: The first command of a block that only a page run alone needs.
 CATCH_UP = "# catch up"
 
@@ -47,6 +49,8 @@ def prepare_clone(sandbox, prefix=None):
         target = sandbox / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
+    shutil.copy2(ROOT / "README.md", sandbox / "README.md")
+    shutil.copytree(ROOT / "src", sandbox / "src", ignore=RUNTIME)
     venv = sandbox / ".venv"
     (venv / "bin").mkdir(parents=True)
     for entry in prefix.iterdir():

@@ -1,7 +1,12 @@
 """Settings for the backup catalogue behind the reverse proxy of nginx.conf.
 
-Use with ``--settings proxied_settings``, with this folder on PYTHONPATH:
-the production settings, plus what the proxy tells Django.
+Use with ``--settings proxied_settings``, with this file on PYTHONPATH
+(install.sh puts it beside the site's manage.py): the production settings,
+plus what the proxy tells Django. Like the production settings, it needs a
+secret key (DJANGO_SECRET_KEY_FILE, or DJANGO_SECRET_KEY), and takes the data
+folder from BACKUPSITE_DATA_DIR and the site's names from
+DJANGO_ALLOWED_HOSTS: backupsite@.service reads them from
+/etc/backupsite/backupsite.env and its credential.
 
 WARNING: Django believes the X-Forwarded-Proto header that these settings
 name, and the plugin's ``--trust-proxy=yes`` believes X-Forwarded-For. Use

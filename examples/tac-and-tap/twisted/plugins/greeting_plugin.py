@@ -24,8 +24,9 @@ class GreetingMaker:
     options = Options
 
     def makeService(self, options):
-        from greeting.service import greeting_service
         from twisted.logger import Logger
+
+        from greeting.service import greeting_service
 
         # What this plugin's options object holds: its own options, no more.
         Logger().info("greeting's options: {options}", options=dict(options))
