@@ -5,10 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN ?= $(VENV)/bin
 PORT ?= 8080
+AGENTS_PORT ?= 7001
+LIVE := $(CURDIR)/examples/recipes/live-updates
 DEMO ?= $(CURDIR)/.demo
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test unit lint docs pytest matrix test-matrix bench demo stop lock clean
+.PHONY: test test-under-load unit lint docs pytest matrix test-matrix bench demo stop lock clean
 
 test: lint docs pytest test-matrix
 
@@ -36,6 +38,11 @@ docs: $(BIN)/.installed
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest
+
+# `make test` with a CPU hog beside it: one busy process per core, at normal
+# priority (tests/support/cpu_hog.py), as on a CI machine building something else.
+test-under-load: $(BIN)/.installed
+	$(BIN)/python tests/support/cpu_hog.py -- $(MAKE) test
 
 # The in-process unit tests alone: Twisted's test doubles, no daemon.
 unit: $(BIN)/.installed
@@ -78,18 +85,25 @@ demo: docs
 	@BACKUPSITE_DATA_DIR=$(DEMO)/var DJANGO_SECRET_KEY_FILE=$(DEMO)/secret_key \
 	    $(BIN)/python examples/site/manage.py collectstatic --noinput --verbosity 0
 	@BACKUPSITE_DATA_DIR=$(DEMO)/var DJANGO_SECRET_KEY_FILE=$(DEMO)/secret_key \
-	    PYTHONPATH=$(CURDIR)/examples/site \
+	    $(BIN)/python examples/site/manage.py shell --verbosity 0 -c \
+	    "from django.contrib.auth.models import User; User.objects.filter(username='demo').exists() or User.objects.create_superuser('demo', 'demo@example.com', 'demo')"
+	@BACKUPSITE_DATA_DIR=$(DEMO)/var DJANGO_SECRET_KEY_FILE=$(DEMO)/secret_key \
+	    PYTHONPATH=$(LIVE):$(CURDIR)/examples/recipes/backup-server:$(CURDIR)/examples/site \
 	    $(BIN)/twistd --pidfile=$(DEMO)/twistd.pid --logfile=$(DEMO)/twistd.log \
-	    django --settings backupsite.settings --listen tcp:$(PORT):interface=127.0.0.1 \
-	    --mount /docs/=$(CURDIR)/docs/_build/html
-	@echo "Serving the twistd-django package daemonized (PID $$(cat $(DEMO)/twistd.pid)):"
+	    live-updates --settings liveupdates.settings --listen tcp:$(PORT):interface=127.0.0.1 \
+	    --agents tcp:$(AGENTS_PORT):interface=127.0.0.1 --mount /docs/=$(CURDIR)/docs/_build/html
+	@PYTHONPATH=$(LIVE) nohup $(BIN)/python -m liveupdates.demo_agent \
+	    --server 127.0.0.1:$(AGENTS_PORT) --every 3 > $(DEMO)/agent.log 2>&1 & echo $$! > $(DEMO)/agent.pid
+	@echo "Serving the twistd-django package daemonized, with the live-updates recipe (PID $$(cat $(DEMO)/twistd.pid)):"
 	@echo "  site:    http://127.0.0.1:$(PORT)/"
+	@echo "  live:    http://127.0.0.1:$(PORT)/accounts/login/ (demo / demo): an agent reports a snapshot every 3 s"
 	@echo "  docs:    http://127.0.0.1:$(PORT)/docs/"
 	@echo "  pidfile: $(DEMO)/twistd.pid"
 	@echo "  log:     $(DEMO)/twistd.log"
 	@echo "  stop:    make stop$(if $(filter-out $(CURDIR)/.demo,$(DEMO)), DEMO=$(DEMO))"
 
 stop:
+	@test -f $(DEMO)/agent.pid && kill $$(cat $(DEMO)/agent.pid) 2>/dev/null; rm -f $(DEMO)/agent.pid
 	@test -f $(DEMO)/twistd.pid || { echo "Not running: no $(DEMO)/twistd.pid."; exit 0; }; \
 	pid=$$(cat $(DEMO)/twistd.pid); kill -TERM $$pid; \
 	for i in $$(seq 100); do test -f $(DEMO)/twistd.pid || break; sleep 0.1; done; \

@@ -35,6 +35,9 @@ def check_databases(write=False):
             _check(alias, connection, write)
         finally:
             connection.close()
+            close_pool = getattr(connection, "close_pool", None)
+            if close_pool is not None:
+                close_pool()  # Django's psycopg pool: no thread crosses the fork.
 
 
 def _check(alias, connection, write):

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import pytest
 
 from support.daemon import Twistd
+from support.http import cut_off as cut_off_body
 from support.procs import wait_until
 from support.steps import PACKAGE
 
@@ -127,16 +128,7 @@ def post_form(served, path, fields):
 def cut_off(served, path):
     """GET ``path``: a 200 whose body the server cuts off. Returns the part
     that came."""
-    conn = served.connect()
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        assert response.status == 200
-        with pytest.raises(http.client.IncompleteRead) as error:
-            response.read()
-    finally:
-        conn.close()
-    return error.value.partial
+    return cut_off_body(served.connect(), path)
 
 
 def test_get_and_head(serve):

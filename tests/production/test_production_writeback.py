@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from support.http import get
+from support.http import cut_off, get
 from support.procs import wait_until
 from support.steps import PACKAGE
 
@@ -123,16 +123,7 @@ def test_a_streaming_response_still_streams(twistd):
 def cut_off_body(daemon, path):
     """GET ``path``: a 200 whose body ends with no terminating chunk, because
     the connection closes. Returns the part of the body that came."""
-    conn = connect(daemon)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        assert response.status == 200
-        with pytest.raises(http.client.IncompleteRead) as error:
-            response.read()
-    finally:
-        conn.close()
-    return error.value.partial
+    return cut_off(connect(daemon), path)
 
 
 def test_an_error_mid_stream_closes_the_connection(twistd):

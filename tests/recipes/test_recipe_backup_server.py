@@ -16,7 +16,7 @@ import pytest
 
 from support.http import free_port, get
 from support.procs import wait_until
-from support.recipes import RECIPES, LineClient, start_recipe
+from support.recipes import RECIPES, LineClient, start_backup_server, start_recipe
 from support.site import site_env
 from support.steps import ROOT, SITE
 
@@ -24,24 +24,7 @@ CALL_TIMEOUT = 1.0
 
 
 def start(twistd, daemonize=True, extra=()):
-    agents = free_port()
-    daemon = start_recipe(
-        twistd,
-        "backup-server",
-        [
-            "backup-server",
-            "--settings=backupserver.settings",
-            "--listen=tcp:{port}:interface=127.0.0.1",
-            f"--agents=tcp:{agents}:interface=127.0.0.1",
-            "--threads=2",
-            "--orm-threads=2",
-            f"--call-timeout={CALL_TIMEOUT}",
-            *extra,
-        ],
-        daemonize=daemonize,
-    )
-    daemon.agents_port = agents
-    return daemon
+    return start_backup_server(twistd, CALL_TIMEOUT, daemonize, extra)
 
 
 @pytest.mark.parametrize("daemonize", [True, False], ids=["daemonized", "foreground"])

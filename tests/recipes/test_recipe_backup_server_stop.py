@@ -17,28 +17,12 @@ import pytest
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred
 
-from support.http import free_port, get
-from support.recipes import RECIPES, LineClient, start_recipe
+from support.http import get
+from support.recipes import RECIPES, LineClient, start_backup_server
 
 
 def start(twistd, daemonize):
-    agents = free_port()
-    daemon = start_recipe(
-        twistd,
-        "backup-server",
-        [
-            "backup-server",
-            "--settings=backupserver.settings",
-            "--listen=tcp:{port}:interface=127.0.0.1",
-            f"--agents=tcp:{agents}:interface=127.0.0.1",
-            "--threads=2",
-            "--orm-threads=2",
-            "--call-timeout=10",
-        ],
-        daemonize=daemonize,
-    )
-    daemon.agents_port = agents
-    return daemon
+    return start_backup_server(twistd, 10, daemonize)
 
 
 @pytest.fixture

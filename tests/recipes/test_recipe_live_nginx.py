@@ -8,19 +8,16 @@ live-updates daemon.
 """
 
 import os
-import pwd
 import re
-import shutil
 import socket
 import ssl
-import subprocess
-import sys
 import time
 
 import pytest
 
 from support.foreground import foreground_fixture
 from support.http import free_port, port_open
+from support.nginx import CONF, INSTALL, NGINX, SERVER_NAME, nginx_certs, render_conf
 from support.procs import wait_until
 from support.recipes import RECIPES, LineClient
 
@@ -29,13 +26,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from support.live import make_sessions, start_live  # noqa: E402
-
-CONF = RECIPES / "nginx" / "nginx.conf"
-SERVER_NAME = "backup.example.com"
-NGINX = shutil.which(
-    "nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-)
-INSTALL = "apt-get install nginx (Debian, Ubuntu) or dnf install nginx (Fedora)"
 
 
 def live_location():
@@ -63,17 +53,7 @@ def test_the_read_timeout_outlasts_the_daemons_pings():
 
 @pytest.fixture
 def certs(tmp_path):
-    directory = tmp_path / "certs"
-    subprocess.run(
-        [sys.executable, str(RECIPES / "tls" / "throwaway_ca.py"), str(directory)]
-        + [SERVER_NAME, "127.0.0.1"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    chain = (directory / "cert.pem").read_text() + (directory / "chain.pem").read_text()
-    (directory / "fullchain.pem").write_text(chain)
-    return directory
+    return nginx_certs(tmp_path / "certs")
 
 
 @pytest.fixture
@@ -90,27 +70,14 @@ def nginx(certs, tmp_path):
         prefix = tmp_path / f"nginx{len(started)}"
         prefix.mkdir()
         http_port, https_port = free_port(), free_port()
-        text = CONF.read_text()
-        for production, here in {
-            "user www-data;": f"user {pwd.getpwuid(os.geteuid()).pw_name};",
-            "worker_processes auto;": "worker_processes 1;",
-            "pid /run/nginx.pid;": f"pid {prefix}/nginx.pid;",
-            "error_log /var/log/nginx/error.log;": "error_log stderr info;",
-            "/var/log/nginx/backupsite.access.log": str(prefix / "access.log"),
-            "server 127.0.0.1:8081;": f"server 127.0.0.1:{backend_port};",
-            "server 127.0.0.1:8082;": f"server 127.0.0.1:{backend_port};",
-            "listen 80;": f"listen 127.0.0.1:{http_port};",
-            "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
-            "/etc/ssl/backupsite/fullchain.pem": str(certs / "fullchain.pem"),
-            "/etc/ssl/backupsite/key.pem": str(certs / "key.pem"),
-            "http {": "http {\n"
-            + "".join(
-                f"    {kind}_temp_path {prefix}/{kind}_temp;\n"
-                for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-            ),
-        }.items():
-            assert production in text, f"nginx.conf no longer has {production!r}"
-            text = text.replace(production, here)
+        text = render_conf(
+            prefix,
+            certs,
+            (backend_port, backend_port),
+            http_port,
+            https_port,
+            prefix / "access.log",
+        )
         if edit is not None:
             text = edit(text)
         conf = prefix / "nginx.conf"

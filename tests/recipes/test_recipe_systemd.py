@@ -20,7 +20,7 @@ from support.foreground import foreground_fixture
 from support.http import free_port, get, port_open
 from support.procs import is_running, wait_until
 from support.recipes import RECIPES
-from support.scratch_root import systemd_analyze
+from support.scratch_root import environment_file, systemd_analyze, unit, values
 from support.site import SECRET_KEY, site_env
 from support.steps import PACKAGE, SITE
 
@@ -41,41 +41,6 @@ def foreground(tmp_path):
     yield start
     for process in started:
         process.kill()
-
-
-def unit(path):
-    """A unit file as {section: [(key, value), ...]}, continuation lines joined."""
-    sections, current, pending = {}, None, ""
-    for raw in path.read_text().splitlines():
-        line = pending + raw
-        if line.endswith("\\"):
-            pending = line[:-1] + " "
-            continue
-        pending = ""
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            current = sections.setdefault(line.strip("[]"), [])
-        else:
-            key, _, value = line.partition("=")
-            current.append((key.strip(), value.strip()))
-    return sections
-
-
-def values(section, key):
-    return [v for k, v in section if k == key]
-
-
-def environment_file(path):
-    """An EnvironmentFile= as {name: value}: KEY=VALUE lines, # comments."""
-    env = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith(("#", ";")):
-            key, _, value = line.partition("=")
-            env[key.strip()] = value.strip()
-    return env
 
 
 def unit_environment(svc, local, env_file=ENV_FILE):

@@ -13,12 +13,11 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import warnings
 
 import pytest
 
-from support.recipes import RECIPES, start_recipe
+from support.tls import start_tls, throwaway_ca
 
 MISSING = [
     name
@@ -35,33 +34,7 @@ NEEDS = (
 def certs(tmp_path_factory):
     assert not MISSING, NEEDS
     directory = tmp_path_factory.mktemp("certs")
-    subprocess.run(
-        [sys.executable, str(RECIPES / "tls" / "throwaway_ca.py"), str(directory)],
-        check=True,
-        timeout=60,
-    )
-    return directory
-
-
-def listen(certs, chain=True):
-    endpoint = (
-        "ssl:{port}:interface=127.0.0.1"
-        f":privateKey={certs / 'key.pem'}:certKey={certs / 'cert.pem'}"
-    )
-    return endpoint + (f":extraCertChain={certs / 'chain.pem'}" if chain else "")
-
-
-def start(twistd, certs, *extra, chain=True):
-    return start_recipe(
-        twistd,
-        "tls",
-        [
-            "django-tls",
-            "--settings=backupsite.settings",
-            f"--listen={listen(certs, chain)}",
-            *extra,
-        ],
-    )
+    return throwaway_ca(directory)
 
 
 def client_context(certs):
@@ -95,7 +68,7 @@ def https_get(port, certs, path, host="localhost"):
 
 
 def test_a_verifying_client_gets_the_page_over_tls(twistd, certs):
-    daemon = start(twistd, certs)
+    daemon = start_tls(twistd, certs)
     version, _, cipher = handshake(daemon.port, client_context(certs))
     assert version in ("TLSv1.2", "TLSv1.3")
     assert "GCM" in cipher[0] or "CHACHA20" in cipher[0], cipher
@@ -107,17 +80,17 @@ def test_a_verifying_client_gets_the_page_over_tls(twistd, certs):
 
 
 def test_the_chain_is_needed_and_the_name_is_checked(twistd, certs):
-    daemon = start(twistd, certs, chain=False)
+    daemon = start_tls(twistd, certs, chain=False)
     with pytest.raises(ssl.SSLCertVerificationError, match="local issuer"):
         handshake(daemon.port, client_context(certs))
     daemon.stop()
-    daemon = start(twistd, certs)
+    daemon = start_tls(twistd, certs)
     with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):
         handshake(daemon.port, client_context(certs), host="example.org")
 
 
 def test_old_tls_versions_are_refused_by_the_server(twistd, certs):
-    daemon = start(twistd, certs)
+    daemon = start_tls(twistd, certs)
     context = client_context(certs)
     context.set_ciphers("DEFAULT:@SECLEVEL=0")  # Let the client offer them.
     with warnings.catch_warnings():
@@ -132,7 +105,7 @@ def test_old_tls_versions_are_refused_by_the_server(twistd, certs):
 
 @pytest.mark.parametrize("http2", ["yes", "no"])
 def test_http2_through_alpn_and_how_to_turn_it_off(twistd, certs, http2):
-    daemon = start(twistd, certs, f"--http2={http2}")
+    daemon = start_tls(twistd, certs, f"--http2={http2}")
     expected = "h2" if http2 == "yes" else "http/1.1"
     _, protocol, _ = handshake(
         daemon.port, client_context(certs), alpn=["h2", "http/1.1"]

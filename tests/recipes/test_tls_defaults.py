@@ -11,12 +11,10 @@ import datetime
 import importlib.util
 import socket
 import ssl
-import subprocess
-import sys
 
 import pytest
 
-from support.recipes import RECIPES, start_recipe
+from support.tls import start_tls, throwaway_ca
 
 MISSING = [
     name
@@ -30,12 +28,7 @@ def ec_certs(tmp_path_factory):
     """The recipe's throwaway CA: an ECDSA root, intermediate and server."""
     assert not MISSING, f"twisted[tls] is missing here: {', '.join(MISSING)}"
     directory = tmp_path_factory.mktemp("ec-certs")
-    subprocess.run(
-        [sys.executable, str(RECIPES / "tls" / "throwaway_ca.py"), str(directory)],
-        check=True,
-        timeout=60,
-    )
-    return directory
+    return throwaway_ca(directory)
 
 
 @pytest.fixture(scope="module")
@@ -78,17 +71,7 @@ def rsa_certs(tmp_path_factory):
 
 
 def start(twistd, certs):
-    chain = certs / "chain.pem"
-    endpoint = (
-        "ssl:{port}:interface=127.0.0.1"
-        f":privateKey={certs / 'key.pem'}:certKey={certs / 'cert.pem'}"
-        + (f":extraCertChain={chain}" if chain.exists() else "")
-    )
-    return start_recipe(
-        twistd,
-        "tls",
-        ["django-tls", "--settings=backupsite.settings", f"--listen={endpoint}"],
-    )
+    return start_tls(twistd, certs, chain=(certs / "chain.pem").exists())
 
 
 def handshake(port, certs, ciphers=None, version=ssl.TLSVersion.TLSv1_2):

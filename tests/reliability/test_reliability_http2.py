@@ -7,14 +7,12 @@ import importlib.util
 import os
 import socket
 import ssl
-import subprocess
-import sys
 import time
 
 import pytest
 
-from support.recipes import RECIPES, start_recipe
 from support.results import record
+from support.tls import start_tls, throwaway_ca
 
 GROUP = "Slow clients"
 CASES = ["h2-body-over-limit", "h2-trickling-headers", "h2-trickling-body"]
@@ -37,32 +35,17 @@ def certs(tmp_path_factory):
             pytest.fail(message + " (CI must run the HTTP/2 tests)")
         pytest.skip(message)
     directory = tmp_path_factory.mktemp("h2-certs")
-    subprocess.run(
-        [sys.executable, str(RECIPES / "tls" / "throwaway_ca.py"), str(directory)],
-        check=True,
-        timeout=60,
-    )
-    return directory
+    return throwaway_ca(directory)
 
 
 @pytest.fixture
 def daemon(twistd, certs):
-    listen = (
-        "ssl:{port}:interface=127.0.0.1"
-        f":privateKey={certs / 'key.pem'}:certKey={certs / 'cert.pem'}"
-        f":extraCertChain={certs / 'chain.pem'}"
-    )
-    return start_recipe(
+    return start_tls(
         twistd,
-        "tls",
-        [
-            "django-tls",
-            "--settings=backupsite.settings",
-            f"--listen={listen}",
-            f"--max-body={MAX_BODY}",
-            f"--head-timeout={HEAD_TIMEOUT}",
-            f"--body-timeout={BODY_TIMEOUT}",
-        ],
+        certs,
+        f"--max-body={MAX_BODY}",
+        f"--head-timeout={HEAD_TIMEOUT}",
+        f"--body-timeout={BODY_TIMEOUT}",
     )
 
 

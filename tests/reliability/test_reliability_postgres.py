@@ -38,7 +38,7 @@ POOL = {"BACKUPSITE_DB_POOL": f"{POOL_MIN}:{POOL_MAX}"}
 MODES = {
     "close": ({}, 20, True),
     "persistent": ({"BACKUPSITE_DB_CONN_MAX_AGE": "60"}, 10, True),
-    "pool": (POOL, 10, False),
+    "pool": (POOL, 10, True),
 }
 CASES = [f"postgres-load-{mode}" for mode in MODES]
 SETTINGS = """\
@@ -234,13 +234,6 @@ def test_writes_on_postgresql_under_load(twistd, postgres, mode):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the start-up check (twistd_django/dbcheck.py) opens Django's psycopg"
-    " pool before twistd forks and only closes its connection: the pool's"
-    " threads are running at the fork, and the fork tripwire refuses to start."
-    " check_databases() must also call connection.close_pool().",
-)
 def test_a_pool_survives_daemonizing(twistd, postgres):
     daemon = start_backup_server(twistd, postgres, POOL, daemonize=True)
     written, errors = write_for(daemon, "pgpool-daemon", 1)

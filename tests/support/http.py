@@ -4,6 +4,8 @@ import http.client
 import socket
 from dataclasses import dataclass
 
+import pytest
+
 
 @dataclass
 class Response:
@@ -25,6 +27,21 @@ def get(port, path="/", timeout=5.0, host="127.0.0.1", headers=None):
         return Response(response.status, response.headers, response.read())
     finally:
         conn.close()
+
+
+def cut_off(conn, path):
+    """GET ``path`` on ``conn``, then close it: the answer must be a 200 whose
+    body the server cuts off (the connection closes before the body ends).
+    Returns the part of the body that came."""
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        assert response.status == 200
+        with pytest.raises(http.client.IncompleteRead) as error:
+            response.read()
+    finally:
+        conn.close()
+    return error.value.partial
 
 
 def hangs(port, path="/", timeout=2.0, host="127.0.0.1"):

@@ -296,14 +296,37 @@ class Database:
             time.sleep(0.1)
 
 
+PREFIX = "twistd-django-pg-"
+OWNER_FILE = "harness.pid"
+
+
+def stop_stale_servers(bindir):
+    """Stop the servers that an earlier run left behind, killed before its
+    teardown (a ``timeout``, a SIGKILL): each folder names the PID of the
+    test run that made it."""
+    for root in Path(shared_tempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((root / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if owner == os.getpid() or Path(f"/proc/{owner}").exists():
+            continue
+        server = Server(bindir, root)
+        if os.geteuid() == 0:
+            server.user = (UID, GID)
+        server.stop()
+
+
 def start_server(site_data):
     """A running server with the template, or raise Unavailable."""
     bindir = find_bindir()
     psycopg()
+    stop_stale_servers(bindir)
     # Not under pytest's base temp: it is mode 0700, and the server's user
     # must enter its folder. mkdtemp makes it 0700 for us; start() gives it
     # to that user.
-    root = tempfile.mkdtemp(prefix="twistd-django-pg-", dir=shared_tempdir())
+    root = tempfile.mkdtemp(prefix=PREFIX, dir=shared_tempdir())
+    (Path(root) / OWNER_FILE).write_text(str(os.getpid()))
     server = Server(bindir, root)
     atexit.register(server.stop)  # Even if the session's teardown never runs.
     try:

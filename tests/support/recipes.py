@@ -8,6 +8,7 @@ import os
 import socket
 import time
 
+from .http import free_port
 from .steps import EXAMPLES, ROOT, SITE, Step
 
 RECIPES = EXAMPLES / "recipes"
@@ -32,6 +33,30 @@ def start_recipe(twistd, slug, args, daemonize=True, env=None, start=True):
     daemon = twistd(recipe_step(slug, args), daemonize=daemonize, env=env, start=False)
     daemon.env["PYTHONPATH"] = os.pathsep.join([str(daemon.workdir), str(SITE)])
     return daemon.start() if start else daemon
+
+
+def start_backup_server(twistd, call_timeout, daemonize=True, extra=()):
+    """The backup-server recipe on 127.0.0.1, its agents' line protocol on a
+    free port of its own (``daemon.agents_port``), two threads for Django and
+    two for the ORM."""
+    agents = free_port()
+    daemon = start_recipe(
+        twistd,
+        "backup-server",
+        [
+            "backup-server",
+            "--settings=backupserver.settings",
+            "--listen=tcp:{port}:interface=127.0.0.1",
+            f"--agents=tcp:{agents}:interface=127.0.0.1",
+            "--threads=2",
+            "--orm-threads=2",
+            f"--call-timeout={call_timeout}",
+            *extra,
+        ],
+        daemonize=daemonize,
+    )
+    daemon.agents_port = agents
+    return daemon
 
 
 class LineClient:

@@ -11,6 +11,8 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.threadpool import ThreadPool
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
 from twisted.web.test.requesthelper import DummyRequest
 
 WAIT = 10  # The most seconds a test waits for a pool thread (it never sleeps).
@@ -108,3 +110,31 @@ def connect(site):
     transport = StringTransport()
     protocol.makeConnection(transport)
     return protocol, transport
+
+
+class Recorder(Resource):
+    """Answers ``ok``, and keeps the body of each request it sees."""
+
+    isLeaf = True
+
+    def __init__(self):
+        super().__init__()
+        self.bodies = []
+
+    def render(self, request):
+        self.bodies.append(request.content.read())
+        return b"ok"
+
+
+class Held(Resource):
+    """Answers nothing until the test finishes the request."""
+
+    isLeaf = True
+
+    def __init__(self):
+        super().__init__()
+        self.requests = []
+
+    def render(self, request):
+        self.requests.append(request)
+        return NOT_DONE_YET

@@ -3,26 +3,13 @@ seconds of its head, however the bytes trickle in."""
 
 from twisted.internet.error import ConnectionDone
 from twisted.python.failure import Failure
-from twisted.web.resource import Resource
 
 from twistd_django.limits import LINGER, LimitedSite
 
-from .conftest import connect
+from .conftest import Recorder, connect
 
 HEAD = b"POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: 10\r\n\r\n"
 GET = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"
-
-
-class Recorder(Resource):
-    isLeaf = True
-
-    def __init__(self):
-        super().__init__()
-        self.bodies = []
-
-    def render(self, request):
-        self.bodies.append(request.content.read())
-        return b"ok"
 
 
 def site(resource, clock, body_timeout=5, **kwargs):

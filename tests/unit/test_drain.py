@@ -5,28 +5,12 @@ keeps the access log open until the last response is logged."""
 
 from twisted.internet.error import ConnectionDone
 from twisted.python.failure import Failure
-from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET
 
 from twistd_django.limits import LimitedSite
 
-from .conftest import connect
+from .conftest import Held, connect
 
 GET = b"GET /page HTTP/1.1\r\nHost: example.com\r\n\r\n"
-
-
-class Held(Resource):
-    """Answers nothing until the test finishes the request."""
-
-    isLeaf = True
-
-    def __init__(self):
-        super().__init__()
-        self.requests = []
-
-    def render(self, request):
-        self.requests.append(request)
-        return NOT_DONE_YET
 
 
 def finish(request, body=b"done"):

@@ -4,43 +4,13 @@ driven through the site's own protocol on a StringTransport and a Clock."""
 from twisted.internet.error import ConnectionDone
 from twisted.python.failure import Failure
 from twisted.web.http import _GenericHTTPChannelProtocol
-from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET
 
 from twistd_django.limits import LINGER, LimitedChannel, LimitedRequest, LimitedSite
 
-from .conftest import connect, messages
+from .conftest import Held, Recorder, connect, messages
 
 HEAD = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"
 REFUSED_BODY = b"Request body over the limit of 10 bytes.\n"
-
-
-class Recorder(Resource):
-    """Answers ``ok``, and keeps the body of each request it sees."""
-
-    isLeaf = True
-
-    def __init__(self):
-        super().__init__()
-        self.bodies = []
-
-    def render(self, request):
-        self.bodies.append(request.content.read())
-        return b"ok"
-
-
-class Held(Resource):
-    """Answers nothing until the test finishes the request."""
-
-    isLeaf = True
-
-    def __init__(self):
-        super().__init__()
-        self.requests = []
-
-    def render(self, request):
-        self.requests.append(request)
-        return NOT_DONE_YET
 
 
 def limited(resource, clock, head_timeout=20, max_body=10):
