@@ -49,6 +49,7 @@ def run(url, connections, seconds, core):
         "requests": summary["requests"],
         "rps": summary["requests"] / elapsed,
         "p50_ms": summary["p50_us"] / 1000,
+        "p90_ms": summary["p90_us"] / 1000,
         "p99_ms": summary["p99_us"] / 1000,
         "errors": sum(errors.values()),
         "non_2xx": errors["status"],

@@ -7,7 +7,7 @@ URL with keep-alive connections from core 1. The raw results go to
 benchmarks/results/servers.json; report.py turns them into the tables and
 plots of docs/reference/performance.rst.
 
-    python benchmarks/run.py [--rounds 3] [--seconds 1] [--quick]
+    python benchmarks/run.py [--rounds 3] [--seconds 3] [--quick]
 """
 
 import argparse
@@ -28,14 +28,8 @@ import whereitgoes
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "servers.json"
-CONNECTIONS = {
-    "plain": (1, 16, 64),
-    "page": (1, 16, 64),
-    "static": (16,),
-    "wait20": (16,),
-}
-SWEEP_THREADS = (1, 4, 16, 64)
-SWEEP_CONNECTIONS = 64
+PROFILED = report.PROFILED
+PROFILE_SECONDS = 4
 SEED = """
 from catalogue.models import Host, Snapshot
 for h in range(2):
@@ -95,47 +89,41 @@ def run_contender(contender, data, workdir, urls, seconds, round_):
     runs = []
     running = contenders.Running(contender, workdir, data, probe_path=urls["plain"])
     try:
-        loadgen.run(running.url(urls["plain"]), 16, 1, core=1)  # Warm up.
-        for endpoint in contender.serves:
-            for connections in CONNECTIONS[endpoint]:
-                result = measure(running, urls[endpoint], connections, seconds)
-                runs.append(
-                    {
-                        "contender": contender.name,
-                        "endpoint": endpoint,
-                        "connections": connections,
-                        "round": round_,
-                        **result,
-                    }
-                )
-                say(f"  {contender.name:20} {endpoint:6} x{connections:<3}"
-                    f" {result['rps']:8.0f} req/s  p99 {result['p99_ms']:7.1f} ms"
-                    f"  errors {result['errors']}")  # fmt: skip
+        running.warm_up(urls["plain"])
+        for endpoint, connections in contender.runs:
+            result = measure(running, urls[endpoint], connections, seconds)
+            runs.append(
+                {
+                    "contender": contender.name,
+                    "endpoint": endpoint,
+                    "connections": connections,
+                    "round": round_,
+                    **result,
+                }
+            )
+            say(f"  {contender.name:26} {endpoint:6} x{connections:<3}"
+                f" {result['rps']:8.0f} req/s  p99 {result['p99_ms']:7.1f} ms"
+                f"  errors {result['errors']}")  # fmt: skip
     finally:
         running.stop()
-    return runs
-
-
-def sweep(data, workdir, urls, seconds, round_):
-    runs = []
-    for threads in SWEEP_THREADS:
-        running = contenders.Running(contenders.plugin(threads), workdir, data)
-        try:
-            result = measure(running, urls["wait20"], SWEEP_CONNECTIONS, seconds)
-        finally:
-            running.stop()
-        runs.append({"threads": threads, "round": round_, **result})
-        say(f"  sweep {threads:3} threads: {result['rps']:6.0f} req/s"
-            f"  p99 {result['p99_ms']:7.1f} ms")  # fmt: skip
     return runs
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=1)
+    parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one short round")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--study", choices=["tail"], help="run a study instead of the contenders:"
+        " tail, the p99 at 64 connections against thread counts and switch"
+        " intervals (benchmarks/results/tail.json)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", help="contenders to run, by name, comma-separated: a partial"
+        " run writes --output only, not the tables and plots",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.quick:
         args.rounds = 1
@@ -144,18 +132,28 @@ def main():
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     say(f"Preparing the site in {workdir}")
     data = prepare(workdir)
-    probe = contenders.Running(contenders.plugin(10), workdir, data)
+    probe = contenders.Running(contenders.RECOMMENDED, workdir, data)
     try:
         urls = paths(probe)
     finally:
         probe.stop()
 
-    results = {"machine": machine.describe("gunicorn", "waitress", "daphne", "whitenoise"),
+    everyone = contenders.CONTENDERS + contenders.SWEEP
+    if args.study:
+        everyone = contenders.TAIL_STUDY
+        if args.output == RESULTS:
+            args.output = RESULTS.with_name(f"{args.study}.json")
+    if args.only:
+        everyone = [c for c in everyone if c.name in args.only.split(",")]
+    results = {"machine": machine.describe("gunicorn", "waitress", "granian", "whitenoise"),
                "seconds_per_run": args.seconds, "rounds": args.rounds, "paths": urls,
                "contenders": {c.name: {"label": c.label, "group": c.group,
-                                       "cores": list(c.cores)}
-                              for c in contenders.CONTENDERS},
-               "limit": [], "runs": [], "sweep": [], "profile": {}}  # fmt: skip
+                                       "cores": list(c.cores),
+                                       "processes": len(c.commands),
+                                       "runs": [list(run) for run in c.runs],
+                                       "sweep": c in contenders.SWEEP}
+                              for c in everyone},
+               "limit": [], "runs": [], "profile": {}, "study": args.study}  # fmt: skip
     for round_ in range(args.rounds):
         say(f"Round {round_ + 1} of {args.rounds}")
         limit = in_process_limit(data, args.seconds)
@@ -164,21 +162,23 @@ def main():
             f"  in-process limit: plain {limit['plain']['rps']:.0f} req/s,"
             f" page {limit['page']['rps']:.0f} req/s"
         )
-        order = contenders.CONTENDERS[:: 1 if round_ % 2 == 0 else -1]
+        order = everyone[:: 1 if round_ % 2 == 0 else -1]
         for contender in order:
             results["runs"] += run_contender(
                 contender, data, workdir, urls, args.seconds, round_
             )
-        results["sweep"] += sweep(data, workdir, urls, args.seconds, round_)
 
     say("Profiling the production plugin with py-spy")
-    for name in ("plugin-t10", "plugin-unbuffered"):
-        contender = next(c for c in contenders.CONTENDERS if c.name == name)
+    for name in PROFILED if not (args.only or args.study) else ():
+        contender = next(c for c in everyone if c.name == name)
         running = contenders.Running(contender, workdir, data)
         try:
+            running.warm_up(urls["plain"])
             for endpoint in ("plain", "page"):
                 out = workdir / f"profile-{name}-{endpoint}"
-                shares = whereitgoes.profile(running, urls[endpoint], 16, 6, out)
+                shares = whereitgoes.profile(
+                    running, urls[endpoint], 16, PROFILE_SECONDS, out
+                )
                 results["profile"][f"{name}/{endpoint}"] = shares
                 say(
                     f"  {name} {endpoint}: "
@@ -191,7 +191,10 @@ def main():
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=1) + "\n")
     say(f"Wrote {args.output} after {results['elapsed_seconds']} s")
-    report.write(results)
+    if args.study:
+        report.write_study(results)
+    elif not args.only:
+        report.write(results)
 
 
 if __name__ == "__main__":

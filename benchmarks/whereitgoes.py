@@ -73,7 +73,7 @@ def profile(running, path, connections, seconds, out):
         [
             str(BIN / "py-spy"), "record", "--nonblocking", "--format", "raw",
             "--rate", "200", "--gil", "--full-filenames", "--duration", str(seconds),
-            "--pid", str(running.process.pid), "--output", str(raw),
+            "--pid", str(running.processes[0].pid), "--output", str(raw),
         ],
         check=True, capture_output=True, timeout=seconds + 30,
     )  # fmt: skip

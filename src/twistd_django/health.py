@@ -5,15 +5,17 @@ import json
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from twistd_django.twisted_private import queued_work
-
 
 def pool_stats(pool):
+    """What the pool says of itself. A pool without ``queued()`` (a Twisted
+    ``ThreadPool``, which keeps that count in a private queue) reports None
+    for it."""
+    queued = getattr(pool, "queued", None)
     return {
         "workers": pool.workers,
         "busy": len(pool.working),
         "idle": len(pool.waiters),
-        "queued": queued_work(pool),
+        "queued": queued() if queued is not None else None,
     }
 
 

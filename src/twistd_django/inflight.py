@@ -4,6 +4,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.web.server import NOT_DONE_YET
 from twisted.web.wsgi import WSGIResource
 
+from twistd_django.handback import HandBack
 from twistd_django.writeback import BufferedWSGIResponse
 
 
@@ -41,7 +42,8 @@ class InFlight:
 
 class TrackingWSGIResource(WSGIResource):
     """A ``WSGIResource`` that records each request in an ``InFlight`` set,
-    and answers it with the package's response (see ``writeback``)."""
+    and answers it with the package's response (see ``writeback``), whose
+    finished responses go back to the reactor through one ``HandBack``."""
 
     def __init__(self, reactor, threadpool, application, in_flight):
         super().__init__(reactor, threadpool, application)
@@ -51,11 +53,14 @@ class TrackingWSGIResource(WSGIResource):
             application,
         )
         self.in_flight = in_flight
+        self.hand_back = HandBack(reactor)
 
     def render(self, request):
         self.in_flight.track(request)
         # As WSGIResource.render does, with the package's response class.
-        BufferedWSGIResponse(
+        response = BufferedWSGIResponse(
             self.reactor, self.threadpool, self.application, request
-        ).start()
+        )
+        response.hand_back = self.hand_back
+        response.start()
         return NOT_DONE_YET

@@ -19,6 +19,9 @@ request in flight, lets each response in flight finish with
 ``Connection: close``, answers 503 to a request that would start work, and
 keeps the access log open until the last connection is gone: Twisted closes
 it when the port stops listening, before the responses of the drain.
+
+Every answer that the limits write themselves, and every bare ``400`` of
+Twisted's parser, has its line in the access log (``twistd_django.refusals``).
 """
 
 from io import BytesIO
@@ -31,7 +34,8 @@ from twisted.web.server import Request, Site
 
 from twistd_django import twisted_private
 from twistd_django.logfile import ReopeningFile
-from twistd_django.twisted_private import GenericHTTPChannelProtocol
+from twistd_django.refusals import Refusal, request_line
+from twistd_django.twisted_private import BadRequestHook, GenericHTTPChannelProtocol
 
 LINGER = 2.0  # Seconds to read and drop a refused body, so that the answer arrives.
 DRAIN_POLL = 0.05  # Seconds between two looks at the connections, in a drain.
@@ -46,7 +50,7 @@ REASONS = {
 SHUTTING_DOWN = b"Shutting down: send the request again on a new connection.\n"
 
 
-class LimitedChannel(HTTPChannel):
+class LimitedChannel(BadRequestHook, HTTPChannel):
     """An ``HTTPChannel`` with a deadline for each request's head and one for
     its body, a stricter parser, and a drain.
 
@@ -55,6 +59,10 @@ class LimitedChannel(HTTPChannel):
     deadline from then until the body is whole. When the head deadline
     passes, the connection is closed the way Twisted closes an idle one;
     when the body deadline passes, the client gets 408.
+
+    A refusal, its own or Twisted's 400, writes its line in the access log
+    (``twistd_django.refusals``), with the request line and the headers
+    that had arrived.
     """
 
     log = Logger()
@@ -68,6 +76,8 @@ class LimitedChannel(HTTPChannel):
     _headLines = 0
     _headBytes = 0
     _codings = ()
+    _requestLine = None  # The request line of the request being read, as sent.
+    _headRequest = None  # The Request that Twisted made for it.
 
     def connectionMade(self):
         super().connectionMade()
@@ -117,13 +127,17 @@ class LimitedChannel(HTTPChannel):
         self._headBytes += len(line)
         if self._headLines == 1:
             self.phase = "head"
+            self._requestLine = line
         elif line[:1] in (b" ", b"\t"):
             # RFC 9112 section 5.2: reject obs-fold, or a proxy in front may
             # read the folded line as a header of its own.
             return self.refuse(400, "Obsolete line folding in a header.\n")
         if self._headBytes > self.totalHeadersSize:
             return self.refuse(431, "The request's headers are too large.\n")
-        return super().lineReceived(line)
+        result = super().lineReceived(line)
+        if self._headLines == 1 and self.requests and not self.refused:
+            self._headRequest = self.requests[-1]  # Twisted made it just now.
+        return result
 
     def lineLengthExceeded(self, line):
         """One line longer than ``MAX_LENGTH`` (16 KiB): Twisted closes the
@@ -171,6 +185,7 @@ class LimitedChannel(HTTPChannel):
         self.phase = "idle"
         self._headLines = self._headBytes = 0
         self._codings = ()
+        self._requestLine = self._headRequest = None
         if not self.draining:
             self._startHeadDeadline()
         super().requestDone(request)
@@ -217,6 +232,26 @@ class LimitedChannel(HTTPChannel):
         half_close = getattr(self.transport, "loseWriteConnection", None)
         (half_close or self.transport.loseConnection)()
         self._lingerCall = self.callLater(LINGER, self.transport.abortConnection)
+        self._logRefusal(status, len(body))
+
+    def badRequestAnswered(self):
+        """Twisted's parser has answered 400 and closes the connection
+        (``twisted_private.BadRequestHook``): log it, and drop the rest."""
+        if self.refused:
+            return
+        self.refused = True
+        self._stopHeadDeadline()
+        self._stopBodyDeadline()
+        self._logRefusal(400, 0)
+
+    def _logRefusal(self, status, length):
+        """The access log's line for an answer that no Request reports."""
+        headers = (
+            None if self._headRequest is None else self._headRequest.requestHeaders
+        )
+        method, uri, version = request_line(self._requestLine)
+        refusal = Refusal(status, length, self.getPeer(), method, uri, version, headers)
+        self.site.log(refusal)
 
     # The drain.
 
@@ -331,6 +366,17 @@ class LimitedRequest(Request):
     def _answerStream(self, status, headers, body):
         if not twisted_private.h2_answer(self.channel, status, headers, body):
             return
+        stream = self.channel  # An H2Stream: its command and path are public.
+        refusal = Refusal(
+            status,
+            len(body),
+            self.getClientAddress(),
+            method=stream.command,
+            uri=stream.path,
+            version=b"HTTP/2",
+            headers=self.requestHeaders,
+        )
+        self._limitedSite().log(refusal)
         if self.streamEnded:
             twisted_private.h2_forget(self.channel, reset=False)
         else:

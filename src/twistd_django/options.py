@@ -78,6 +78,18 @@ def text(value):
     return value
 
 
+def endpoint(value):
+    """A server endpoint description that Twisted (or a plugin, such as
+    ``reuseport:``) can parse. Parsing binds nothing and needs no reactor."""
+    from twisted.internet.endpoints import serverFromString
+
+    try:
+        serverFromString(None, value)
+    except (ValueError, TypeError, KeyError, IndexError, OSError) as error:
+        raise ValueError(f"{value!r} is not an endpoint: {error}") from None
+    return value
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One option: ``--NAME VALUE`` on the command line, ``NAME = VALUE`` in
@@ -104,7 +116,7 @@ PARAMETERS = {
         "l",
         "tcp:8080:interface=127.0.0.1",
         "Endpoint to listen on, as a Twisted endpoint string.",
-        text,
+        endpoint,
         "endpoint",
     ),
     "static-root": Parameter(

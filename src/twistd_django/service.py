@@ -1,6 +1,8 @@
-"""Build the service that ``twistd django`` runs, from its parsed options."""
+"""Build the service that ``twistd django`` runs, from its parsed options;
+and hand twistd the log observer of that service, wherever it sits in the
+tree of services that twistd runs."""
 
-from twisted.application.service import MultiService
+from twisted.application.service import IServiceCollection, MultiService
 from twisted.logger import ILogObserver
 
 from twistd_django import dbcheck, logbridge, logfile, tripwire, twisted_private
@@ -11,12 +13,67 @@ from twistd_django.health import health_resource
 from twistd_django.inflight import InFlight, TrackingWSGIResource
 from twistd_django.limits import LimitedSite
 from twistd_django.listen import ListeningService
+from twistd_django.pool import WSGIPool
 from twistd_django.resource import django_root
 from twistd_django.static import SafeFiles
-from twistd_django.threadpool import DaemonThreadPool, ThreadPoolService
+from twistd_django.threadpool import ThreadPoolService
 
 
-class DjangoService(MultiService):
+def log_observer_of(service):
+    """The first ``log_observer`` that is not None in ``service`` and the
+    services under it, depth first, in the order they were added; None if
+    none has one."""
+    observer = getattr(service, "log_observer", None)
+    if observer is not None:
+        return observer
+    for child in IServiceCollection(service, ()):
+        observer = log_observer_of(child)
+        if observer is not None:
+            return observer
+    return None
+
+
+def give_log_observer(service, application):
+    """Make ``log_observer_of(service)`` the ``ILogObserver`` component of
+    ``application``, twistd's ``Application``, so that twistd's log goes
+    through it; unless ``application`` has one already, or is not
+    Componentized (a plain ``MultiService``), or ``service`` has none.
+    Returns the observer set, or None.
+
+    twistd looks for that component once the plugin's ``makeService`` has
+    returned, before it opens ``--logfile`` itself. A ``.tac`` file whose
+    top service is a plain ``MultiService`` calls this with its
+    ``application``; a top service made with ``GivesLogObserver`` does it by
+    itself."""
+    if not hasattr(application, "setComponent"):
+        return None
+    if application.getComponent(ILogObserver, None) is not None:
+        return None
+    observer = log_observer_of(service)
+    if observer is not None:
+        application.setComponent(ILogObserver, observer)
+    return observer
+
+
+class GivesLogObserver:
+    """A mixin for the top service of a recipe, the one that its plugin's
+    ``makeService`` returns, before ``MultiService`` in its bases: when
+    twistd makes it a child of its ``Application``, it hands the application
+    the ``log_observer`` of the ``DjangoService`` under it
+    (``give_log_observer``).
+
+    Without it, a ``DjangoService`` under the recipe's own ``MultiService``
+    never meets the application: twistd then writes ``--logfile`` through
+    Twisted's ``LogFile``, and after logrotate has moved the file and sent
+    ``SIGUSR1``, it goes on writing into the moved file (only the access
+    log is opened anew)."""
+
+    def setServiceParent(self, parent):
+        give_log_observer(self, parent)
+        return super().setServiceParent(parent)
+
+
+class DjangoService(GivesLogObserver, MultiService):
     """The pool's service and the listening service, in that order: children
     start in order, so the port opens once the pool runs.
 
@@ -28,7 +85,9 @@ class DjangoService(MultiService):
     ``log_observer``, if not None, is the observer that twistd's log goes
     through (``twistd_django.logfile``): twistd uses an ``ILogObserver``
     component of its application instead of opening ``--logfile`` itself,
-    so this service sets one when twistd makes it the application's.
+    so this service sets one when twistd makes it the application's child.
+    Under a recipe's own top service, that service does it
+    (``GivesLogObserver``).
     """
 
     log_observer = None
@@ -37,18 +96,16 @@ class DjangoService(MultiService):
         super().__init__()
         self.site, self.root, self.pool, self.in_flight = site, root, pool, in_flight
 
-    def setServiceParent(self, parent):
-        # twistd's Application is a Componentized; a MultiService is not.
-        if self.log_observer is not None and hasattr(parent, "setComponent"):
-            if parent.getComponent(ILogObserver, None) is None:
-                parent.setComponent(ILogObserver, self.log_observer)
-        return super().setServiceParent(parent)
 
-
-def django_service(options, reactor):
+def django_service(options, reactor, pool=None):
     """Configure Django from ``options`` (a parsed ``DjangoOptions``), check
     its databases, and return the ``DjangoService`` that serves it. First of
-    all, check that Twisted has the private names the package relies on."""
+    all, check that Twisted has the private names the package relies on.
+
+    ``pool``: the WSGI pool, not yet started; by default a ``WSGIPool`` of
+    ``--threads`` threads (``twistd_django.pool``). Any object with the
+    methods of Twisted's ``ThreadPool`` that the pool module lists will do,
+    a ``ThreadPool`` too."""
     twisted_private.check()
     if options["fork-tripwire"]:
         tripwire.install()
@@ -56,7 +113,8 @@ def django_service(options, reactor):
     dbcheck.check_databases(write=options["db-write-check"])
     logbridge.install()
 
-    pool = DaemonThreadPool(options["threads"], options["threads"], name="wsgi")
+    if pool is None:
+        pool = WSGIPool(options["threads"], name="wsgi")
     in_flight = InFlight()
     wsgi = TrackingWSGIResource(reactor, pool, application, in_flight)
     bounded = BoundedQueue(wsgi, in_flight, options["threads"] + options["max-queue"])

@@ -14,7 +14,6 @@ from importlib import metadata
 import twisted
 from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
-from twisted.python.threadpool import ThreadPool
 from twisted.web import http, wsgi
 
 try:
@@ -37,6 +36,25 @@ WSGIResponse = getattr(wsgi, "_WSGIResponse", Missing)
 # switches the connection to HTTP/2 when TLS negotiates h2; no public
 # factory takes an HTTPChannel subclass and keeps that switch.
 GenericHTTPChannelProtocol = getattr(http, "_GenericHTTPChannelProtocol", Missing)
+
+
+class BadRequestHook:
+    """A mixin for an ``HTTPChannel`` subclass, before it in the bases: once
+    Twisted's parser has answered a request with its bare ``400 Bad
+    Request`` and closed the connection, it calls ``badRequestAnswered()``.
+
+    Why: HTTPChannel answers a request it cannot parse (a malformed request
+    line or header, two lengths, a bad chunk, too many headers) on the
+    connection itself, through its private ``_respondToBadRequestAndDisconnect``,
+    with no Request to reach the access log and no public hook to tell.
+    """
+
+    def badRequestAnswered(self):
+        """Twisted has written its 400 on this channel, and closes it."""
+
+    def _respondToBadRequestAndDisconnect(self):
+        super()._respondToBadRequestAndDisconnect()
+        self.badRequestAnswered()
 
 
 def current_channel(protocol):
@@ -119,16 +137,6 @@ def h2_close(connection):
     connection.transport.loseConnection()
 
 
-def queued_work(pool):
-    """How many calls wait in ``pool`` for a free thread.
-
-    Why: ThreadPool reports its busy and idle threads (``working``,
-    ``waiters``) but not the work that waits for one, which only its queue
-    shim knows.
-    """
-    return pool._queue.qsize()
-
-
 class TwistedIncompatible(SystemExit):
     """twistd exits with status 1 and this message, with no traceback."""
 
@@ -188,16 +196,6 @@ def _check_generic_channel():
     return None
 
 
-def _check_pool_queue():
-    try:
-        waiting = queued_work(ThreadPool(1, 1))
-    except Exception as error:
-        return f"is not there ({error!r})"
-    if waiting != 0:
-        return f"counts {waiting!r} calls in a new pool, not 0"
-    return None
-
-
 def _check_current_channel():
     channel = http.HTTPChannel()
     try:
@@ -206,6 +204,45 @@ def _check_current_channel():
         return f"has no channel to reach ({error!r})"
     if found is not channel:
         return "does not keep the channel it wraps in _channel"
+    return None
+
+
+class _BadRequestProbe(BadRequestHook, http.HTTPChannel):
+    answered = 0
+
+    def badRequestAnswered(self):
+        self.answered += 1
+
+
+BAD_REQUESTS = [
+    ("a malformed request line", b"NOT-HTTP\r\n\r\n"),
+    ("a header line without a colon", b"GET / HTTP/1.1\r\nNo colon\r\n\r\n"),
+]
+
+
+def _check_bad_request_hook():
+    """Twisted's parser answers each bad request through the method that
+    ``BadRequestHook`` wraps, once, with its 400."""
+    if not callable(
+        getattr(http.HTTPChannel, "_respondToBadRequestAndDisconnect", None)
+    ):
+        return "is missing"
+    from twisted.internet.task import Clock
+    from twisted.internet.testing import StringTransport
+
+    for what, data in BAD_REQUESTS:
+        channel = _BadRequestProbe()
+        channel.timeOut = None
+        channel.callLater = Clock().callLater
+        transport = StringTransport()
+        try:
+            channel.makeConnection(transport)
+            channel.dataReceived(data)
+            channel.connectionLost(Failure(ConnectionLost("Probe done")))
+        except Exception as error:
+            return f"fails on {what} ({error!r})"
+        if channel.answered != 1 or not transport.value().startswith(b"HTTP/1.1 400 "):
+            return f"is not how HTTPChannel answers {what} with 400"
     return None
 
 
@@ -256,9 +293,12 @@ def _check_h2():
 ASSUMPTIONS = [
     ("twisted.web.wsgi._WSGIResponse", _check_wsgi_response),
     ("twisted.web.http._GenericHTTPChannelProtocol", _check_generic_channel),
-    ("ThreadPool._queue.qsize()", _check_pool_queue),
     ("twisted.web.http._GenericHTTPChannelProtocol._channel", _check_current_channel),
     ("twisted.web._http2 H2Stream._conn, H2Connection._requestDone", _check_h2),
+    (
+        "twisted.web.http.HTTPChannel._respondToBadRequestAndDisconnect",
+        _check_bad_request_hook,
+    ),
 ]
 
 

@@ -44,6 +44,10 @@ class BufferedWSGIResponse(WSGIResponse):
     # A Logger on a class logs under the class's own name, whatever namespace
     # it is given: twistd_django.writeback.BufferedWSGIResponse.
     log = Logger()
+    # How a finished response goes back to the reactor thread: a HandBack
+    # (twistd_django.handback), which TrackingWSGIResource sets, or else one
+    # callFromThread each.
+    hand_back = None
 
     def __init__(self, reactor, threadpool, application, request):
         super().__init__(reactor, threadpool, application, request)
@@ -77,7 +81,7 @@ class BufferedWSGIResponse(WSGIResponse):
             head = None if self.started else self._head()
         except BaseException:
             return self._failed(*sys.exc_info())
-        self.reactor.callFromThread(self._send_whole, head, whole)
+        (self.hand_back or self.reactor.callFromThread)(self._send_whole, head, whole)
         self.started = True
 
     def write(self, data):

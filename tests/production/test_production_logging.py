@@ -4,7 +4,9 @@ import re
 import signal
 
 from support.http import get
+from support.logs import requests
 from support.procs import wait_until
+from support.reliability import exchange
 from support.steps import PACKAGE
 
 PRODUCTION = PACKAGE
@@ -87,3 +89,40 @@ def test_a_whole_response_is_logged_when_the_client_leaves_at_once(twistd, tmp_p
         assert response.headers["Content-Length"] == "3"
     assert wait_until(lambda: len(access.read_text().splitlines()) >= 20, 5)
     assert [m["path"] for m in access_lines(access)] == ["/plain/"] * 20
+
+
+H = b"Host: 127.0.0.1\r\n"
+POST = b"POST /snapshots/report/ HTTP/1.1\r\n" + H
+# What is sent, and the status it gets: the limits' own answers and
+# Twisted's bare 400s, which no Request reports, beside two served requests.
+REFUSALS = [
+    (b"GET /plain/ HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n", 200),
+    (POST + b"Content-Length: 2000\r\n\r\n", 413),  # Over --max-body.
+    (POST + b"Content-Length: 10\r\n\r\nabc", 408),  # Past --body-timeout.
+    (POST + b"X-Note: a\r\n Transfer-Encoding: chunked\r\n\r\n", 400),  # obs-fold
+    (POST + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400),
+    (b"GARBAGE\r\n\r\n", 400),  # Twisted's parser answers both.
+    (b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n" + H + b"\r\n", 414),
+    (b"GET / HTTP/1.1\r\n" + H + b"X-Big: " + b"a" * 20000 + b"\r\n\r\n", 431),
+    (b"GET /plain/ HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n", 200),
+]
+
+
+def test_the_access_log_has_a_line_for_every_response_refusals_too(twistd, tmp_path):
+    """The access log holds as many lines as the clients got responses,
+    with the refusals that the limits or Twisted's parser write themselves."""
+    access = tmp_path / "access.log"
+    extra = ["--access-log", str(access), "--max-body", "1000", "--body-timeout", "1"]
+    daemon = twistd(PRODUCTION, extra_args=extra)
+    received = []
+    for data, expected in REFUSALS:
+        status, reply, _ = exchange(daemon.port, data)
+        assert status == expected, reply[:200]
+        received.append(status)
+    assert wait_until(lambda: len(requests(access)) >= len(received), 5)
+    daemon.stop()
+    logged = requests(access)
+    assert sorted(status for _, _, status in logged) == sorted(received)
+    assert len(logged) == len(received)
+    assert ("POST", "/snapshots/report/", 413) in logged
+    assert ("-", "-", 414) in logged  # Its request line never came whole.

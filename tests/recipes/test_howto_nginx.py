@@ -23,7 +23,7 @@ import pytest
 
 from support.http import free_port, port_open
 from support.procs import wait_until
-from support.scratch_root import ScratchRoot, UnitProcess, unit
+from support.scratch_root import ScratchRoot, UnitProcess
 
 NGINX = shutil.which(
     "nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
@@ -84,16 +84,6 @@ def test_nginx_is_installed_configured_checked_and_reloaded(scratch):
 def test_systemd_analyze_verify_the_template(scratch, tmp_path):
     names = ["backupsite@8081.service", "backupsite@8082.service"]
     assert scratch.verify_units(names, tmp_path) == ""
-
-
-def test_the_template_has_the_hardening_of_the_single_service(scratch):
-    units = scratch.path("/etc/systemd/system")
-    single = unit(units / "backupsite.service")["Service"]
-    template = unit(units / "backupsite@.service")["Service"]
-    keep = {"ExecStart", "Type"}
-    assert [kv for kv in single if kv[0] not in keep] == [
-        kv for kv in template if kv[0] not in keep
-    ]
 
 
 @pytest.fixture

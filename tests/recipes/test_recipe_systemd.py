@@ -148,6 +148,24 @@ def test_the_units_agree_and_are_hardened():
     assert float(values(svc, "TimeoutStopSec")[0]) > drain
 
 
+@pytest.mark.parametrize(
+    "template",
+    [RECIPES / "nginx" / "backupsite@.service", RECIPE / "backupsite-worker@.service"],
+    ids=["nginx-backend", "reuseport-worker"],
+)
+def test_the_templates_have_the_settings_and_hardening_of_the_single_service(
+    template,
+):
+    """Every key of the [Service] section, in order, but the command: the
+    nginx how-to's backends and the reuseport workers run as the single
+    service does."""
+    single = unit(SERVICE)["Service"]
+    other = unit(template)["Service"]
+    assert [kv for kv in single if kv[0] != "ExecStart"] == [
+        kv for kv in other if kv[0] != "ExecStart"
+    ]
+
+
 def test_the_units_command_serves_on_the_socket(
     foreground, workdir, site_data, tmp_path
 ):

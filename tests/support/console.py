@@ -424,8 +424,15 @@ def initial_env(sandbox: Path) -> dict[str, str]:
         sandbox / "var",
         PATH=os.pathsep.join(path),
         PYTEST_CURRENT_TEST=None,
+        # A reader's shell is not inside a make: when the suite runs under
+        # one (make test, make test-under-load), a make that a page runs
+        # would otherwise take its flags and say "Entering directory".
+        **dict.fromkeys(MAKE_VARIABLES),
         **{SANDBOX_ENV: sandbox},
     )
+
+
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 
 
 def indent(text: str) -> str:

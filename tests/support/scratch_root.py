@@ -51,6 +51,7 @@ PATHS = (
 #: The recipes' files in which those paths are moved.
 MOVED_FILES = (
     "examples/recipes/systemd/install.sh",
+    "examples/recipes/systemd/install-workers.sh",
     "examples/recipes/systemd/backupsite-manage",
     "examples/recipes/systemd/backupsite.env",
     "examples/recipes/nginx/install.sh",
@@ -195,10 +196,11 @@ class ScratchRoot:
         )
         return env
 
-    def run_script(self, script, timeout=300):
-        """``sh SCRIPT`` from the root of the repository's copy, as root would."""
+    def run_script(self, script, *args, timeout=300):
+        """``sh SCRIPT ARGS...`` from the root of the repository's copy, as
+        root would."""
         result = subprocess.run(
-            ["sh", script],
+            ["sh", script, *args],
             cwd=self.repo,
             env=self.env(),
             capture_output=True,
@@ -263,6 +265,8 @@ class UnitProcess:
     that holds a copy of each ``LoadCredential=`` file, ``%i``: the
     instance), in its ``WorkingDirectory=``; through ``launcher`` (the
     socket-activation launcher, with the socket unit's name) if given.
+    ``edits`` ({text: replacement}) changes the ``ExecStart=`` line, each
+    text of which must be in it: a port of this run for the unit's own.
     """
 
     def __init__(
@@ -275,6 +279,7 @@ class UnitProcess:
         socket_name=None,
         credential=True,
         data=None,
+        edits=None,
     ):
         root = scratch.root
         unit_file = scratch.path("/etc/systemd/system") / name
@@ -307,7 +312,11 @@ class UnitProcess:
             env[key] = local(value)
         self.env = env
         self.timeout = float(values(svc, "TimeoutStopSec")[0])
-        command = shlex.split(local(values(svc, "ExecStart")[0]))
+        exec_start = values(svc, "ExecStart")[0]
+        for text, replacement in (edits or {}).items():
+            assert text in exec_start, (text, exec_start)
+            exec_start = exec_start.replace(text, replacement)
+        command = shlex.split(local(exec_start))
         self.port = None
         if launcher is not None:
             self.port = free_port()

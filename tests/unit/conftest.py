@@ -15,6 +15,8 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from twisted.web.test.requesthelper import DummyRequest
 
+from twistd_django.pool import WSGIPool
+
 WAIT = 10  # The most seconds a test waits for a pool thread (it never sleeps).
 
 
@@ -63,6 +65,24 @@ def pools():
     yield make
     for pool in made:
         if pool.started:
+            pool.stop()
+
+
+@pytest.fixture
+def wsgi_pools():
+    """Make the package's ``WSGIPool`` objects, stopped at teardown."""
+    made = []
+
+    def make(size=1, start=False):
+        pool = WSGIPool(size, name="unit-test")
+        made.append(pool)
+        if start:
+            pool.start()
+        return pool
+
+    yield make
+    for pool in made:
+        if pool.threads:
             pool.stop()
 
 

@@ -224,6 +224,29 @@ def test_a_body_trickled_a_byte_a_second_gets_408_on_its_stream(clock):
     assert other != sid
 
 
+@pytest.mark.parametrize("limits", [{"max_body": 100}, {"body_timeout": 5}])
+def test_a_refused_stream_has_its_line_in_the_access_log(clock, tmp_path, limits):
+    """No Request finishes for a stream the limits answer: the answer is
+    logged all the same, with the stream's method, path and headers."""
+    access = tmp_path / "access.log"
+    limited = LimitedSite(Recorder(), reactor=clock, logPath=str(access), **limits)
+    limited.startFactory()
+    client = H2Client(limited)
+    sid = client.request(b"POST", b"/upload", length=200)
+    client.conn.send_data(sid, b"x")
+    client.send()
+    clock.advance(5)
+    client.receive()
+    status = client.status(sid)
+    assert status == (413 if "max_body" in limits else 408)
+    client.request(b"GET", b"/served", end=True)
+    client.send()
+    limited.stopFactory()
+    refused, served = access.read_text().splitlines()
+    assert f'"POST /upload HTTP/2" {status} {len(client.body(sid))} ' in refused
+    assert '"GET /served HTTP/2" 200 ' in served
+
+
 @pytest.mark.parametrize("busy", [False, True])
 def test_the_drain_closes_an_h2_connection_with_goaway(clock, busy):
     resource = Recorder()

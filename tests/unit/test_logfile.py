@@ -5,13 +5,13 @@ import os
 import signal
 
 import pytest
-from twisted.application.service import Application
+from twisted.application.service import Application, MultiService, Service
 from twisted.logger import ILogObserver
 from twisted.python.logfile import LogFile
 
 from twistd_django import logfile
 from twistd_django.logfile import ReopeningFile, reopen_all, twistd_log_path
-from twistd_django.service import DjangoService
+from twistd_django.service import DjangoService, GivesLogObserver, give_log_observer
 
 
 def test_twisteds_logfile_rotate_does_nothing_once_the_file_is_moved(tmp_path):
@@ -95,6 +95,68 @@ def test_the_service_gives_twistds_application_its_observer():
     service.log_observer = observer
     service.setServiceParent(application)
     assert application.getComponent(ILogObserver) is observer
+
+
+def django_service_with(observer):
+    service = DjangoService(None, None, None, None)
+    service.log_observer = observer
+    return service
+
+
+class TopService(GivesLogObserver, MultiService):
+    """A recipe's own top service, as backup-server's StopInOrder."""
+
+
+def test_a_recipes_top_service_gives_the_application_its_django_services_observer():
+    """twistd makes the recipe's top service, not the DjangoService under
+    it, the application's child: the top service hands the observer on."""
+    application = Application("backup-server")
+    observer = object()
+    top, middle = TopService(), MultiService()
+    Service().setServiceParent(top)  # The ORM pool, the agents' port...
+    middle.setServiceParent(top)
+    django_service_with(observer).setServiceParent(middle)  # Under a MultiService:
+    assert application.getComponent(ILogObserver) is None  # nothing yet.
+    top.setServiceParent(application)
+    assert application.getComponent(ILogObserver) is observer
+
+
+def test_a_plain_multiservice_on_top_leaves_the_application_without_it():
+    """The gap the mixin closes: twistd would log through its own LogFile."""
+    application = Application("recipe")
+    top = MultiService()
+    django_service_with(object()).setServiceParent(top)
+    top.setServiceParent(application)
+    assert application.getComponent(ILogObserver) is None
+
+
+def test_give_log_observer_serves_a_plain_top_service_too():
+    application = Application("tac")
+    top = MultiService()
+    observer = object()
+    django_service_with(observer).setServiceParent(top)
+    assert give_log_observer(top, application) is observer
+    assert application.getComponent(ILogObserver) is observer
+
+
+def test_an_observer_the_application_has_already_is_kept():
+    application = Application("tac")
+    own = object()
+    application.setComponent(ILogObserver, own)
+    top = TopService()
+    django_service_with(object()).setServiceParent(top)
+    top.setServiceParent(application)
+    assert application.getComponent(ILogObserver) is own
+
+
+def test_no_observer_to_give_sets_none():
+    """twistd logs elsewhere (--syslog, --logger, standard output)."""
+    application = Application("recipe")
+    top = TopService()
+    django_service_with(None).setServiceParent(top)
+    top.setServiceParent(application)
+    assert application.getComponent(ILogObserver) is None
+    assert give_log_observer(top, MultiService()) is None  # Not Componentized.
 
 
 def test_the_signal_handler_reopens_in_the_reactor_thread(threaded_clock):

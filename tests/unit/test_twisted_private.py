@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import twisted
-from twisted.python.threadpool import ThreadPool
 from twisted.web import http, wsgi
 
 from twistd_django import twisted_private
@@ -14,7 +13,6 @@ from twistd_django.twisted_private import (
     ASSUMPTIONS,
     TwistedIncompatible,
     check,
-    queued_work,
     supported_twisted,
 )
 
@@ -57,11 +55,6 @@ def non_forwarding_channel_wrapper(monkeypatch):
     return "does not pass its attributes on to the HTTPChannel it wraps"
 
 
-def delete_pool_queue(monkeypatch):
-    monkeypatch.delattr(ThreadPool, "_queue")
-    return "is not there (AttributeError("
-
-
 def channel_kept_under_another_name(monkeypatch):
     class Renamed:
         """Forwards attributes, as Twisted's does, from another attribute."""
@@ -84,15 +77,22 @@ def h2_connection_without_request_done(monkeypatch):
     return "H2Connection has no method _requestDone()"
 
 
+def channel_without_bad_request_method(monkeypatch):
+    monkeypatch.delattr(http.HTTPChannel, "_respondToBadRequestAndDisconnect")
+    return "is missing"
+
+
 BREAKERS = {
     "twisted.web.wsgi._WSGIResponse": delete_wsgi_response,
     "twisted.web.http._GenericHTTPChannelProtocol": non_forwarding_channel_wrapper,
-    "ThreadPool._queue.qsize()": delete_pool_queue,
     "twisted.web.http._GenericHTTPChannelProtocol._channel": (
         channel_kept_under_another_name
     ),
     "twisted.web._http2 H2Stream._conn, H2Connection._requestDone": (
         h2_connection_without_request_done
+    ),
+    "twisted.web.http.HTTPChannel._respondToBadRequestAndDisconnect": (
+        channel_without_bad_request_method
     ),
 }
 
@@ -191,28 +191,25 @@ def test_a_channel_wrapper_that_cannot_wrap_is_refused(monkeypatch):
     ) in str(failure_of_check())
 
 
-def test_a_pool_queue_that_counts_wrong_is_refused(monkeypatch):
-    class Queue:
-        def qsize(self):
-            return 3
+def test_a_parser_that_answers_400_another_way_is_refused(monkeypatch):
+    """A Twisted whose parser writes its 400 without the method that
+    BadRequestHook wraps: the refusal would go unlogged."""
 
-    monkeypatch.setattr(ThreadPool, "_queue", property(lambda pool: Queue()))
-    assert "ThreadPool._queue.qsize() counts 3 calls in a new pool, not 0" in str(
-        failure_of_check()
-    )
+    def lineReceived(self, line):
+        self.transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        self.transport.loseConnection()
 
-
-def test_queued_work_counts_the_calls_waiting_for_a_thread(pools):
-    pool = pools()  # Never started: its work waits.
-    assert queued_work(pool) == 0
-    for _ in range(3):
-        pool.callInThread(lambda: None)
-    assert queued_work(pool) == 3
+    monkeypatch.setattr(http.HTTPChannel, "lineReceived", lineReceived)
+    assert (
+        "twisted.web.http.HTTPChannel._respondToBadRequestAndDisconnect is not"
+        " how HTTPChannel answers a malformed request line with 400"
+    ) in str(failure_of_check())
 
 
 def test_the_package_subclasses_the_names_it_checks():
-    from twistd_django.limits import limited_channel
+    from twistd_django.limits import LimitedChannel, limited_channel
     from twistd_django.writeback import BufferedWSGIResponse
 
     assert issubclass(BufferedWSGIResponse, wsgi._WSGIResponse)
     assert isinstance(limited_channel(None), http._GenericHTTPChannelProtocol)
+    assert issubclass(LimitedChannel, twisted_private.BadRequestHook)

@@ -72,30 +72,42 @@ def status(request):
 
 
 def twisted_pool_state(thread_name):
-    """Describe the Twisted ThreadPool that owns this thread, or return None.
+    """Describe the thread pool that owns this thread, or return None.
 
     A diagnostic for the tutorial, not a pattern to copy. The site does not
     import Twisted, so that any WSGI server can run it. Twisted names a pool's
-    threads ``PoolThread-<pool name or id>-<n>``, so look through all live
-    objects for the ThreadPool whose threads are named like this one.
-    ``workers`` is how many threads the pool believes it has, ``live_threads``
-    how many of them exist: after a fork, the two differ.
+    threads ``PoolThread-<pool name or id>-<n>``, and so does the
+    twistd-django package's WSGI pool, so look through all live objects for a
+    Twisted ``ThreadPool`` or a package ``WSGIPool`` whose threads are named
+    like this one. ``workers`` is how many threads the pool believes it has,
+    ``live_threads`` how many of them exist: after a fork, the two differ.
     """
-    threadpool = sys.modules.get("twisted.python.threadpool")
-    if threadpool is None or not thread_name.startswith("PoolThread-"):
+    kinds = tuple(
+        getattr(sys.modules[module], name)
+        for module, name in POOL_CLASSES
+        if module in sys.modules
+    )
+    if not kinds or not thread_name.startswith("PoolThread-"):
         return None
     for obj in gc.get_objects():
         # type(), not isinstance(): isinstance() reads obj.__class__, which
         # would evaluate lazy objects such as another request's user.
-        if issubclass(type(obj), threadpool.ThreadPool):
+        if issubclass(type(obj), kinds):
             prefix = f"PoolThread-{obj.name or id(obj)}-"
             if is_numbered(thread_name, prefix):
                 return pool_state(obj, prefix)
     return None
 
 
+POOL_CLASSES = (
+    ("twisted.python.threadpool", "ThreadPool"),
+    ("twistd_django.pool", "WSGIPool"),
+)
+
+
 def pool_state(pool, prefix):
     live = [t.name for t in threading.enumerate() if is_numbered(t.name, prefix)]
+    queued = pool.queued() if hasattr(pool, "queued") else pool._queue.qsize()
     return {
         "name": pool.name,
         "min": pool.min,
@@ -103,7 +115,7 @@ def pool_state(pool, prefix):
         "workers": pool.workers,
         "busy": len(pool.working),
         "idle": len(pool.waiters),
-        "queued": pool._queue.qsize(),
+        "queued": queued,
         "live_threads": len(live),
     }
 

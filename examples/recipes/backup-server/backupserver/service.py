@@ -8,6 +8,10 @@ after it has finished stopping (``StopInOrder``):
 3. the web service of the production plugin (its WSGI pool, then its port):
    it stops first, and drains its requests while the agents are still there
    to answer the views that call them.
+
+``StopInOrder`` is the service that twistd runs: with ``GivesLogObserver``
+it hands twistd the web service's log observer, so that ``SIGUSR1`` opens
+``--logfile`` anew after logrotate, as it does ``--access-log``.
 """
 
 from twisted.application.service import MultiService, Service
@@ -18,10 +22,10 @@ from backupserver import bridge
 from backupserver.orm import OrmPool
 from backupserver.protocol import AgentFactory, AgentHub
 from twistd_django.listen import ListeningService
-from twistd_django.service import django_service
+from twistd_django.service import GivesLogObserver, django_service
 
 
-class StopInOrder(MultiService):
+class StopInOrder(GivesLogObserver, MultiService):
     """A MultiService that stops its children one at a time, last one first.
 
     ``MultiService.stopService`` calls every child's ``stopService`` in the
@@ -31,6 +35,10 @@ class StopInOrder(MultiService):
     only once the Deferred of the one before has fired. A child that fails to
     stop is logged, and the others still stop; the Deferred returned fails
     with the first such failure.
+
+    ``GivesLogObserver`` first: twistd makes this service, not the web
+    service under it, its application's child, and takes its log observer
+    from the application.
     """
 
     log = Logger()

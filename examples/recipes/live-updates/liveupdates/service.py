@@ -14,6 +14,10 @@ hub, the web service. On SIGTERM they stop in this order:
    later is cut off. So the daemon exits within its drain timeout;
 3. once the web service has stopped, the agents' connections, then the ORM
    pool, once its jobs are done.
+
+``LiveUpdatesService`` hands twistd the web service's log observer
+(``GivesLogObserver``), so that ``SIGUSR1`` opens ``--logfile`` anew after
+logrotate, as it does ``--access-log``.
 """
 
 import json
@@ -28,7 +32,7 @@ from backupserver import bridge
 from backupserver.orm import OrmPool
 from backupserver.protocol import AgentFactory, AgentHub
 from backupserver.service import AgentsService
-from twistd_django.service import django_service
+from twistd_django.service import GivesLogObserver, django_service
 
 from . import snapshots, twisted_private
 
@@ -96,9 +100,10 @@ class StateResource(Resource):
         return json.dumps(self.live.snapshot_of_state()).encode() + b"\n"
 
 
-class LiveUpdatesService(MultiService):
+class LiveUpdatesService(GivesLogObserver, MultiService):
     """The children, started in order, stopped one after the other (a plain
-    ``MultiService`` stops them all at once)."""
+    ``MultiService`` stops them all at once). twistd takes its log from the
+    web service's observer (``GivesLogObserver``)."""
 
     def __init__(self, reactor, orm, agents, live, web, drain_timeout):
         super().__init__()
