@@ -396,6 +396,12 @@ def _bars(ax, names, series, height, invert=True):
         ax.invert_yaxis()
 
 
+def _save(plt, fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
 def _error_bars(per_rounds):
     """matplotlib's xerr: the distance from the median to the lowest and the
     highest round."""
@@ -429,9 +435,7 @@ def plot_throughput(results, plt, out):
     ax.set_xlabel("requests/s as a multiple of gunicorn sync, 1 worker, at 16"
                   " connections\n(lines: lowest to highest round)")  # fmt: skip
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(out / "throughput.png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    _save(plt, fig, out / "throughput.png")
 
 
 def plot_latency(results, plt, out):
@@ -446,9 +450,7 @@ def plot_latency(results, plt, out):
         ax.set_title(f"{ENDPOINTS[endpoint]}, 64 connections")
         ax.set_xlabel("latency, ms (median of the rounds)")
     axes[0].legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(out / "latency.png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    _save(plt, fig, out / "latency.png")
 
 
 def plot_scaling(results, plt, out):
@@ -467,9 +469,7 @@ def plot_scaling(results, plt, out):
         ax.set_title(ENDPOINTS[endpoint])
         ax.set_xlabel("requests/s (lines: lowest to highest round)")
     axes[0].legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(out / "scaling.png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    _save(plt, fig, out / "scaling.png")
 
 
 def plot_sizing(results, plt, out):
@@ -488,9 +488,7 @@ def plot_sizing(results, plt, out):
     right.plot(threads, p99, "s--", color="tab:red", label="p99 ms")
     right.set_ylabel("p99 latency, ms")
     fig.legend(loc="upper center", ncols=2)
-    fig.tight_layout()
-    fig.savefig(out / "sizing.png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    _save(plt, fig, out / "sizing.png")
 
 
 def plot(results, out):

@@ -49,41 +49,48 @@ def threaded_clock():
     return ThreadedClock()
 
 
-@pytest.fixture
-def pools():
-    """Make real ``ThreadPool`` objects; any that were started are stopped
-    (their threads joined) at teardown."""
+def _pool_maker(build, running):
+    """A fixture's factory of real pools, each stopped at teardown if it
+    still runs (``running(pool)``)."""
     made = []
 
-    def make(minthreads=1, maxthreads=1, start=False):
-        pool = ThreadPool(minthreads, maxthreads, name="unit-test")
+    def make(*args, start=False):
+        pool = build(*args)
         made.append(pool)
         if start:
             pool.start()
         return pool
 
+    def stop_all():
+        for pool in made:
+            if running(pool):
+                pool.stop()
+
+    return make, stop_all
+
+
+@pytest.fixture
+def pools():
+    """Make real ``ThreadPool`` objects: ``pools(minthreads=1,
+    maxthreads=1, start=False)``; any that were started are stopped (their
+    threads joined) at teardown."""
+    make, stop_all = _pool_maker(
+        lambda low=1, high=1: ThreadPool(low, high, name="unit-test"),
+        lambda pool: pool.started,
+    )
     yield make
-    for pool in made:
-        if pool.started:
-            pool.stop()
+    stop_all()
 
 
 @pytest.fixture
 def wsgi_pools():
-    """Make the package's ``WSGIPool`` objects, stopped at teardown."""
-    made = []
-
-    def make(size=1, start=False):
-        pool = WSGIPool(size, name="unit-test")
-        made.append(pool)
-        if start:
-            pool.start()
-        return pool
-
+    """Make the package's ``WSGIPool`` objects: ``wsgi_pools(size=1,
+    start=False)``, stopped at teardown."""
+    make, stop_all = _pool_maker(
+        lambda size=1: WSGIPool(size, name="unit-test"), lambda pool: pool.threads
+    )
     yield make
-    for pool in made:
-        if pool.threads:
-            pool.stop()
+    stop_all()
 
 
 @pytest.fixture
