@@ -7,9 +7,10 @@ Twisted's ``ThreadPool`` hands every call to a coordinator
 call through that worker's own queue, and hears back from it when it is
 done: a few locks and closures a call, and about 14 µs of CPU on the
 machine of docs/reference/performance.rst. Here each thread takes the next
-call from one ``queue.SimpleQueue`` (a lock-free C queue) and runs it: about
-half a microsecond. The pool does not grow or shrink, as the package's never
-did (minimum and maximum are both ``--threads``).
+call from one ``queue.SimpleQueue`` (a queue written in C, with one lock
+for all) and runs it: about half a microsecond. The pool does not grow or
+shrink, as the package's never did (minimum and maximum are both
+``--threads``).
 
 It offers what ``twisted.web.wsgi.WSGIResource`` and the package use of a
 ``ThreadPool``: ``start``, ``stop``, ``callInThread``,
