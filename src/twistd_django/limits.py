@@ -33,6 +33,7 @@ from twisted.web.http import HTTPChannel
 from twisted.web.server import Request, Site
 
 from twistd_django import twisted_private
+from twistd_django.closing import half_close
 from twistd_django.logfile import ReopeningFile
 from twistd_django.refusals import Refusal, request_line
 from twistd_django.twisted_private import BadRequestHook, GenericHTTPChannelProtocol
@@ -225,12 +226,9 @@ class LimitedChannel(BadRequestHook, HTTPChannel):
             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
             % (status, REASONS[status], len(body), body)
         )
-        # Closing a socket with unread data in it sends a reset, which can
-        # destroy the answer before the client reads it: half-close, and read on.
         if IPushProducer.providedBy(self.transport):  # HTTPChannel registered
             self.transport.unregisterProducer()  # itself with it.
-        half_close = getattr(self.transport, "loseWriteConnection", None)
-        (half_close or self.transport.loseConnection)()
+        half_close(self.transport)  # Read on and drop, so that the answer arrives.
         self._lingerCall = self.callLater(LINGER, self.transport.abortConnection)
         self._logRefusal(status, len(body))
 

@@ -15,11 +15,17 @@ from support.results import record
 from support.tls import start_tls, throwaway_ca
 
 GROUP = "Slow clients"
-CASES = ["h2-body-over-limit", "h2-trickling-headers", "h2-trickling-body"]
+CASES = [
+    "h2-body-over-limit",
+    "tls-refusals-in-a-row",
+    "h2-trickling-headers",
+    "h2-trickling-body",
+]
 MAX_BODY = 100_000
 HEAD_TIMEOUT = 3.0
 BODY_TIMEOUT = 3.0
 TRICKLERS = 10
+REFUSALS = 20  # One in three was cut off when TCP half-closed under TLS.
 MISSING = [
     name
     for name in ("httpx", "h2", "OpenSSL", "service_identity")
@@ -163,6 +169,33 @@ def test_a_body_over_the_limit_gets_413_over_h2_and_normal_requests_work(daemon,
             "HTTP/1.1 status": refused_h1.status_code,
             "normal h2 status": normal.status_code,
         },
+    )
+
+
+def test_each_http11_refusal_over_tls_reaches_the_client(daemon, certs):
+    import httpx
+
+    body = b"x" * 200_000
+    outcomes = []
+    for _ in range(REFUSALS):
+        with client(certs, http2=False) as h1:
+            try:
+                answer = h1.post(url(daemon, "/snapshots/report/"), content=body)
+                outcomes.append(answer.status_code)
+            except httpx.HTTPError as error:  # The answer was cut off.
+                outcomes.append(repr(error))
+    assert outcomes == [413] * REFUSALS
+    assert "Unhandled Error" not in daemon.log()
+    record(
+        "tls-refusals-in-a-row",
+        group="Bad input",
+        test="test_reliability_http2.py::"
+        "test_each_http11_refusal_over_tls_reaches_the_client",
+        input=f"{REFUSALS} POSTs of 200 KB over HTTP/1.1 and TLS (httpx), one a"
+        f" connection, --max-body {MAX_BODY}",
+        outcome="each gets its 413, then TLS close_notify while the server reads"
+        " and drops the rest of the body; no error in the twistd log",
+        figures={"413 answers": outcomes.count(413)},
     )
 
 

@@ -20,6 +20,8 @@ from twisted.logger import Logger
 from wsproto.utilities import LocalProtocolError
 from zope.interface import implementer
 
+from twistd_django.closing import half_close
+
 from . import sessions, twisted_private
 
 GOING_AWAY = 1001
@@ -151,7 +153,7 @@ class LiveConnection:
 
 
 class Lingering:
-    """The TCP transport, as the WebSocket sees it once it sends its close
+    """The transport, as the WebSocket sees it once it sends its close
     frame: its first ``loseConnection()`` only half-closes, and what the
     client still sends is read and dropped until the client's close frame
     comes. Closing at once could answer unread data with a reset, which
@@ -171,8 +173,7 @@ class Lingering:
             self.tcp.loseConnection()
         else:
             self.half_closed = True
-            half_close = getattr(self.tcp, "loseWriteConnection", None)
-            (half_close or self.tcp.loseConnection)()
+            half_close(self.tcp)
 
     def cancel(self):
         if self.timer.active():
