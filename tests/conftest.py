@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from support import stacks
 from support.daemon import Twistd
 from support.postgres import Unavailable, start_server
 from support.procs import kill_hard, pids_below
@@ -90,6 +91,9 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for daemon in item.stash.get(DAEMONS, []):
             report.sections.append((f"twistd log ({daemon.workdir})", daemon.log()))
+            if daemon.running():  # It may hang: show where each thread is.
+                state = stacks.report(daemon.pid)
+                report.sections.append((f"state of twistd {daemon.pid}", state))
     return report
 
 

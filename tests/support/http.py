@@ -62,9 +62,16 @@ def hangs(port, path="/", timeout=2.0, host="127.0.0.1"):
 
 
 def port_open(port, host="127.0.0.1", timeout=0.5):
+    """True while something listens on ``port``, False once it refuses.
+
+    A server that hangs stops accepting: its accept queue fills, and a
+    connection then waits unanswered. That is a listening port, not a
+    closed one, so a timeout counts as open."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
+    except TimeoutError:
+        return True
     except OSError:
         return False
 
