@@ -2,9 +2,9 @@
 that failed while its daemon still ran: a hang shows where each thread
 waits, and a stopped process (state T) shows as one.
 
-py-spy reads the stacks from outside, without stopping or changing the
-process; it needs to be allowed to ptrace it (root, or the same user with
-ptrace allowed)."""
+py-spy reads the stacks from outside, pausing the process only while it
+reads them; it needs to be allowed to ptrace it (root, or the same user
+with ptrace allowed)."""
 
 import shutil
 import subprocess
