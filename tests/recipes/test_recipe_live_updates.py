@@ -393,10 +393,11 @@ def test_sigterm_closes_every_websocket_with_1001_after_the_drain(
             response = get(daemon.port, f"/slow/?seconds={in_flight}", timeout=40)
         except OSError:  # "stuck": the daemon exits before it answers.
             return
-        answered.append((response.status, time.monotonic()))
+        answered.append(response.status)
 
     if in_flight is not None:
         slow = threading.Thread(target=slow_request)
+        sent = time.monotonic()
         slow.start()
         assert wait_until(
             lambda: json.loads(get(daemon.port, "/_twistd/ready").body)["busy"] == 1, 5
@@ -410,8 +411,12 @@ def test_sigterm_closes_every_websocket_with_1001_after_the_drain(
     closed = max(r["closed_at"] for r in results) - stopped
     if in_flight == 1.5:
         slow.join(10)
-        assert answered[0][0] == 200
-        assert min(r["closed_at"] for r in results) >= answered[0][1]
+        assert answered == [200]
+        # The drain ends with the request, which the view keeps at least
+        # in_flight seconds after it was sent. (The times at which two
+        # clients see two connections end do not order them: the client's
+        # own scheduling can put a close seen a millisecond earlier.)
+        assert min(r["closed_at"] for r in results) >= sent + in_flight
     elif in_flight == 30:
         assert closed <= drain
     else:
