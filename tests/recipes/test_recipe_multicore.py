@@ -77,12 +77,23 @@ def cmdline(pid):
     return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
 
 
+def runs_twistd(pid):
+    """Whether worker_exec.py in ``pid`` has exec'd the worker's twistd.
+
+    Same PID, new command line: ``python twistd --nodaemon ...``. Until then
+    it reads as the parent's (just forked), as worker_exec.py's, or empty
+    (the kernel is inside ``execve``), so a new worker is waited for.
+    """
+    return cmdline(pid)[1:3] == [TWISTD.encode(), b"--nodaemon"]
+
+
 @pytest.mark.parametrize("daemonize", [True, False], ids=["daemonized", "foreground"])
 def test_every_worker_serves_and_sigterm_stops_them_all(twistd, daemonize):
     daemon = start(twistd, daemonize)
     workers = set(children(daemon.pid))
-    for pid in workers:  # worker_exec.py has exec'd twistd: same PID.
-        assert TWISTD.encode() in cmdline(pid)
+    assert wait_until(lambda: all(map(runs_twistd, workers)), 10), {
+        pid: cmdline(pid) for pid in workers
+    }
     assert serving_pids(daemon, workers) == workers
     daemon.stop(timeout=20)  # SIGTERM to the parent; asserts it exits.
     assert not [pid for pid in workers if is_running(pid)], "orphaned workers"
