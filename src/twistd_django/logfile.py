@@ -22,6 +22,7 @@ import os
 import signal
 import threading
 import weakref
+from collections import deque
 
 from twisted.logger import Logger, textFileLogObserver
 
@@ -33,11 +34,14 @@ class ReopeningFile:
     """A text file opened for appending (``O_APPEND``, so that a
     ``copytruncate`` leaves no hole either), flushed at every write, and
     opened anew at its path by ``reopen()``. Writes may come from any
-    thread."""
+    thread, and from a signal handler: one that interrupts its own thread's
+    write leaves its text for that write to finish with, in order."""
 
     def __init__(self, path):
         self.path = os.path.abspath(path)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # C RLock: owned as soon as acquired.
+        self.pending = deque()
+        self.writing = False
         self.file = self._open()
         self.closed = False
         OPEN.add(self)
@@ -49,9 +53,20 @@ class ReopeningFile:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         with self.lock:
-            if not self.closed:
-                self.file.write(text)
-                self.file.flush()
+            self.pending.append(text)
+            if self.writing:
+                return  # A signal handler, inside this thread's own write.
+            while self.pending:
+                self.writing = True
+                try:
+                    while self.pending and not self.closed:
+                        self.file.write(self.pending.popleft())
+                    if not self.closed:
+                        self.file.flush()
+                finally:
+                    self.writing = False
+                if self.closed:
+                    self.pending.clear()
 
     def flush(self):
         with self.lock:

@@ -15,6 +15,7 @@ from twistd_django.limits import LimitedSite
 from twistd_django.listen import ListeningService
 from twistd_django.pool import WSGIPool
 from twistd_django.resource import django_root
+from twistd_django.signals import StopSignals
 from twistd_django.static import SafeFiles
 from twistd_django.threadpool import ThreadPoolService
 
@@ -74,8 +75,9 @@ class GivesLogObserver:
 
 
 class DjangoService(GivesLogObserver, MultiService):
-    """The pool's service and the listening service, in that order: children
-    start in order, so the port opens once the pool runs.
+    """The pool's service, the listening service and ``StopSignals``
+    (``twistd_django.signals``), in that order: children start in order, so
+    the port opens once the pool runs.
 
     Its attributes are the public hooks for a recipe that adds to the site:
     ``site`` (the ``Site``: its ``acceptableProtocols`` is what TLS offers
@@ -143,4 +145,5 @@ def django_service(options, reactor, pool=None):
     pool_service = ThreadPoolService(pool, in_flight, options["drain-timeout"])
     pool_service.setServiceParent(service)
     ListeningService(reactor, options["listen"], site).setServiceParent(service)
+    StopSignals(reactor, in_flight).setServiceParent(service)
     return service

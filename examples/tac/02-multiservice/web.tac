@@ -1,7 +1,8 @@
 """twistd -y web.tac: serve the Django site, with its static files.
 
 The pool starts in ThreadPoolService.startService, after twistd forks, and
-stops after the requests in flight have finished.
+stops after the requests in flight have finished. The stop signals are
+queued for the reactor, so that a signal never waits for a log line.
 """
 
 import os
@@ -9,6 +10,7 @@ import os
 from djangostep.application import django_application
 from djangostep.inflight import InFlight, TrackingWSGIResource
 from djangostep.resource import django_root
+from djangostep.signals import QueuedStopSignals
 from djangostep.threadpool import DaemonThreadPool, ThreadPoolService
 from twisted.application import service, strports
 from twisted.internet import reactor
@@ -29,3 +31,4 @@ web.setServiceParent(application)
 # the pool's service waits for the requests in flight before it stops the pool.
 ThreadPoolService(pool, in_flight, timeout=30).setServiceParent(web)
 strports.service(endpoint, Site(django_root(wsgi))).setServiceParent(web)
+QueuedStopSignals(reactor).setServiceParent(web)

@@ -21,18 +21,25 @@ class MulticoreMaker:
     options = MulticoreOptions
 
     def makeService(self, options):
+        from twisted.application.service import MultiService
         from twisted.internet import reactor
 
         from multicore.service import Workers
+        from twistd_django.signals import StopSignals
 
-        return Workers(
+        parent = MultiService()
+        Workers(
             reactor,
             options["bind"],
             options["workers"],
             options["command"],
             name=options["name"],
             stop_timeout=options["stop-timeout"],
-        )
+        ).setServiceParent(parent)
+        # The parent logs every line of its workers: a stop signal must not
+        # wait for one (twistd_django.signals).
+        StopSignals(reactor).setServiceParent(parent)
+        return parent
 
 
 serviceMaker = MulticoreMaker()

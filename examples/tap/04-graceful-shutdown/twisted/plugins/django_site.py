@@ -2,7 +2,8 @@
 
 The pool's service and the web service are children of one MultiService,
 so twistd starts the pool after it forks. On SIGTERM the port closes, the
-requests in flight finish, and then the pool stops.
+requests in flight finish, and then the pool stops. The stop signals are
+queued for the reactor, so that a signal never waits for a log line.
 """
 
 from djangostep.options import DjangoOptions
@@ -23,6 +24,7 @@ class DjangoServiceMaker:
         from djangostep.application import django_application
         from djangostep.inflight import InFlight, TrackingWSGIResource
         from djangostep.resource import FilesWithoutListing, django_root
+        from djangostep.signals import QueuedStopSignals
         from djangostep.threadpool import DaemonThreadPool, ThreadPoolService
         from twisted.application import strports
         from twisted.application.service import MultiService
@@ -45,6 +47,7 @@ class DjangoServiceMaker:
         pool_service = ThreadPoolService(pool, in_flight, options["drain-timeout"])
         pool_service.setServiceParent(service)
         strports.service(options["listen"], Site(root)).setServiceParent(service)
+        QueuedStopSignals(reactor).setServiceParent(service)
         return service
 
 

@@ -1,0 +1,93 @@
+"""Stop signals that only queue the stop: it then runs in the reactor's turn,
+once, and outside any log write.
+
+Twisted's reactor installs its methods ``sigTerm`` and ``sigInt`` as the
+handlers of SIGTERM and SIGINT (``twisted.internet._signals``). Each logs
+"Received SIGTERM, shutting down." and queues ``reactor.stop()``, from inside
+the signal handler. Two faults follow:
+
+- Python runs a signal handler in the main thread, between two bytecodes of
+  whatever that thread was doing. If it was writing a log line, the
+  handler's own line waits for a lock that its thread already holds: a plain
+  ``Lock`` never lets its own thread in, and the pure-Python ``RLock`` that
+  Twisted's ``LogFile`` takes (``twisted.python.threadable``) records its
+  owner one bytecode after acquiring. The daemon hangs with its port open,
+  and the "Received SIGTERM" line is never written.
+- Each further signal queues another ``reactor.stop()``, which raises
+  ``ReactorNotRunning``: a critical traceback in the log for every extra
+  Ctrl-C.
+
+``StopSignals`` replaces those two handlers with one that only queues the
+reactor's own handler with ``callFromThread`` (a list append and a byte to
+the waker pipe: no lock, no log). In the reactor's turn the first signal runs
+Twisted's handler. One that comes once the daemon is shutting down changes
+nothing, and says so at most once a second, with the number of requests
+still in flight.
+"""
+
+import signal
+
+from twisted.application.service import Service
+from twisted.logger import Logger
+
+STOP_SIGNALS = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}
+
+
+class StopSignals(Service):
+    """Queue the reactor's SIGTERM and SIGINT handlers instead of running
+    them inside the signal handler. twistd starts the services before it
+    runs the reactor, and the reactor installs its handlers as it starts
+    (during "startup"), so they are replaced once it runs
+    (``callWhenRunning``). Handlers that are not the reactor's (a
+    debugger's, a recipe's) are left alone. ``in_flight``: what to count in
+    the "already shutting down" line."""
+
+    log = Logger()
+    repeat_interval = 1.0  # Seconds between two "already stopping" lines.
+
+    def __init__(self, reactor, in_flight=()):
+        self.reactor = reactor
+        self.in_flight = in_flight
+        self.stopping = False
+        self.last_repeat_logged = None
+        self.replaced = {}  # signum: the reactor's handler.
+
+    def startService(self):
+        super().startService()
+        self.reactor.addSystemEventTrigger("before", "shutdown", self._shutting_down)
+        self.reactor.callWhenRunning(self._replace_handlers)
+
+    def _replace_handlers(self):
+        for signum in STOP_SIGNALS:
+            handler = signal.getsignal(signum)
+            if getattr(handler, "__self__", None) is not self.reactor:
+                continue
+            try:
+                signal.signal(signum, self._queue)
+            except ValueError:  # Not the main thread: signals are not ours.
+                return
+            self.replaced[signum] = handler
+
+    def _queue(self, signum, frame):
+        """The signal handler: queue, and return at once."""
+        self.reactor.callFromThread(self._handle, signum)
+
+    def _handle(self, signum):
+        """In the reactor thread: the first stop signal stops the reactor."""
+        if not self.stopping:
+            self.stopping = True
+            self.replaced[signum](signum, None)
+            return
+        now = self.reactor.seconds()
+        last = self.last_repeat_logged
+        if last is None or now - last >= self.repeat_interval:
+            self.last_repeat_logged = now
+            self.log.info(
+                "Received {signal}: already shutting down,"
+                " {count} request(s) in flight.",
+                signal=STOP_SIGNALS[signum],
+                count=len(self.in_flight),
+            )
+
+    def _shutting_down(self):
+        self.stopping = True
