@@ -39,16 +39,17 @@ class StopSignals(Service):
     runs the reactor, and the reactor installs its handlers as it starts
     (during "startup"), so they are replaced once it runs
     (``callWhenRunning``). Handlers that are not the reactor's (a
-    debugger's, a recipe's) are left alone. ``in_flight``: what to count in
-    the "already shutting down" line."""
+    debugger's, a recipe's) are left alone. ``in_flight``, if given: what to
+    count in the "already shutting down" line."""
 
     log = Logger()
     repeat_interval = 1.0  # Seconds between two "already stopping" lines.
 
-    def __init__(self, reactor, in_flight=()):
+    def __init__(self, reactor, in_flight=None):
         self.reactor = reactor
         self.in_flight = in_flight
         self.stopping = False
+        self.queued = False
         self.last_repeat_logged = None
         self.replaced = {}  # signum: the reactor's handler.
 
@@ -69,11 +70,19 @@ class StopSignals(Service):
             self.replaced[signum] = handler
 
     def _queue(self, signum, frame):
-        """The signal handler: queue, and return at once."""
+        """The signal handler: queue one call, and return at once. A signal
+        that comes before the reactor has made that call asks for the same
+        thing, and returns at once too: Python runs a handler inside another
+        one, so a storm of signals would otherwise nest handlers until the
+        recursion limit, raising inside whatever code they interrupted."""
+        if self.queued:
+            return
+        self.queued = True
         self.reactor.callFromThread(self._handle, signum)
 
     def _handle(self, signum):
         """In the reactor thread: the first stop signal stops the reactor."""
+        self.queued = False
         if not self.stopping:
             self.stopping = True
             self.replaced[signum](signum, None)
@@ -82,6 +91,12 @@ class StopSignals(Service):
         last = self.last_repeat_logged
         if last is None or now - last >= self.repeat_interval:
             self.last_repeat_logged = now
+            if self.in_flight is None:
+                self.log.info(
+                    "Received {signal}: already shutting down.",
+                    signal=STOP_SIGNALS[signum],
+                )
+                return
             self.log.info(
                 "Received {signal}: already shutting down,"
                 " {count} request(s) in flight.",

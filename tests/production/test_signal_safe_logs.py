@@ -28,13 +28,14 @@ INTERVAL = 0.0005  # Seconds from one handler's end to the next signal.
 
 def main(path, seconds):
     log = Logger(observer=LogPublisher(textFileLogObserver(ReopeningFile(path))))
-    handled = 0
+    handled, stopping = 0, False
 
     def handler(signum, frame):
         nonlocal handled
         handled += 1
         log.info("handler {n}", n=handled)
-        signal.setitimer(signal.ITIMER_REAL, INTERVAL)
+        if not stopping:
+            signal.setitimer(signal.ITIMER_REAL, INTERVAL)
 
     signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, INTERVAL)
@@ -42,7 +43,9 @@ def main(path, seconds):
     while time.monotonic() < end:
         log.info("main {n}", n=written)
         written += 1
+    stopping = True
     signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
     print(json.dumps({"main": written, "handler": handled}))
 
 

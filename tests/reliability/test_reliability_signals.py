@@ -22,7 +22,7 @@ GROUP = "Faults"
 CASES = ["stop-signal-burst-sigterm", "stop-signal-burst-sigint"]
 BURST = 0.5  # Seconds of signals, sent back to back...
 MAX_SIGNALS = 20_000  # ...but no more than this many.
-SLOW = 2.0  # Seconds the request in flight takes.
+SLOW = 3.0  # Seconds the request in flight takes.
 NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}
 
 
@@ -36,6 +36,20 @@ def test_a_burst_of_stop_signals_stops_the_daemon_once(twistd, signum):
     while count < MAX_SIGNALS and time.monotonic() < sent + BURST:
         os.kill(daemon.pid, signum)
         count += 1
+    # The whole burst may come before the reactor's turn that stops, and be
+    # one request to stop. Then a signal after that turn is a repeat, and
+    # must be noted (one every 0.2 s, until one is, while the drain lasts).
+    stopping, noted = f"Received {name}, shutting down.", f"Received {name}: already"
+
+    def repeat_noted():
+        log = daemon.log()
+        if noted in log:
+            return True
+        if stopping in log and is_running(daemon.pid):
+            os.kill(daemon.pid, signum)
+        return False
+
+    wait_until(repeat_noted, SLOW + 10, 0.2)
     # A deadlocked daemon never exits: the bound is for that hang only.
     exited = wait_until(lambda: not is_running(daemon.pid), SLOW + 20, 0.01)
     exit_s = time.monotonic() - sent
@@ -49,15 +63,15 @@ def test_a_burst_of_stop_signals_stops_the_daemon_once(twistd, signum):
     assert log.count(f"Received {name}, shutting down.") == 1, log
     assert log.count("Server Shut Down.") == 1, log
     assert "Unhandled Error" not in log and "ReactorNotRunning" not in log, log
-    repeats = log.count(f"Received {name}: already shutting down")
-    assert repeats >= 1, log  # The burst outlasts the first handler's turn.
+    repeats = log.count(noted)
+    assert repeats >= 1, log
     record(
         f"stop-signal-burst-{name.lower()}",
         group=GROUP,
         test="test_reliability_signals.py::"
         "test_a_burst_of_stop_signals_stops_the_daemon_once",
-        input=f"{name} sent back to back for {BURST:g} s (at most"
-        f" {MAX_SIGNALS} times), a {SLOW:g} s request in flight",
+        input=f"{name} sent back to back, {MAX_SIGNALS} times or for"
+        f" {BURST:g} s, whichever ends first; a {SLOW:g} s request in flight",
         outcome="the request answered whole with Connection: close; one"
         " shutdown, no traceback; the later signals noted at most once a"
         " second; the daemon gone after the drain",

@@ -60,7 +60,7 @@ def events():
     globalLogPublisher.removeObserver(seen.append)
 
 
-def started(reactor, in_flight=()):
+def started(reactor, in_flight=None):
     service = StopSignals(reactor, in_flight)
     service.startService()
     reactor.run()  # The memory reactor runs the callWhenRunning hooks.
@@ -98,6 +98,7 @@ def test_the_signal_only_queues_the_reactors_handler(reactor):
 def test_a_later_stop_signal_is_noted_not_handled_again(reactor, events, second):
     started(reactor, in_flight=["a request"])
     signal.raise_signal(signal.SIGINT)
+    reactor.turn()
     signal.raise_signal(second)
     reactor.turn()
     assert reactor.handled == [("sigInt", signal.SIGINT, None)]
@@ -106,6 +107,47 @@ def test_a_later_stop_signal_is_noted_not_handled_again(reactor, events, second)
     assert (
         line["signal"] == {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}[second]
     )
+
+
+def test_without_requests_to_count_the_line_has_no_count(reactor, events):
+    started(reactor)  # As the multicore parent: its workers count their own.
+    signal.raise_signal(signal.SIGTERM)
+    reactor.turn()
+    signal.raise_signal(signal.SIGTERM)
+    reactor.turn()
+    [line] = repeats(events)
+    assert "count" not in line
+    assert line["log_format"] == "Received {signal}: already shutting down."
+
+
+def test_signals_before_the_reactors_turn_queue_one_call(reactor):
+    started(reactor)
+    for _ in range(3):
+        signal.raise_signal(signal.SIGTERM)
+    assert len(reactor.thread_calls) == 1
+    reactor.turn()
+    signal.raise_signal(signal.SIGTERM)  # The call was made: queue again.
+    assert len(reactor.thread_calls) == 1
+    assert reactor.handled == [("sigTerm", signal.SIGTERM, None)]
+
+
+def test_a_storm_of_nested_handlers_stays_shallow(reactor):
+    """A signal that lands while the handler queues runs a handler inside
+    it; that one must return without queueing, or a storm recurses."""
+    service = started(reactor)
+    depths = []
+    queue = reactor.callFromThread
+
+    def call_from_thread_interrupted(f, *args):
+        depths.append(len(depths))
+        if len(depths) < 50:
+            service._queue(signal.SIGTERM, None)  # As a nested signal would.
+        queue(f, *args)
+
+    reactor.callFromThread = call_from_thread_interrupted
+    signal.raise_signal(signal.SIGTERM)
+    assert depths == [0]
+    assert len(reactor.thread_calls) == 1
 
 
 def test_repeats_are_noted_at_most_once_a_second(reactor, events):

@@ -14,13 +14,16 @@ from twisted.application.service import Service
 
 
 class QueuedStopSignals(Service):
-    """Replace the reactor's SIGTERM and SIGINT handlers with ones that
-    queue them for the reactor's next turn. The reactor installs its
+    """Replace the reactor's SIGTERM and SIGINT handlers with one that
+    queues them for the reactor's next turn. The reactor installs its
     handlers as it starts, after twistd has started the services: so the
     handlers are replaced once it runs."""
 
+    queued = False  # A call is waiting for the reactor's turn.
+
     def __init__(self, reactor):
         self.reactor = reactor
+        self.handlers = {}
 
     def startService(self):
         super().startService()
@@ -30,11 +33,17 @@ class QueuedStopSignals(Service):
         for signum in (signal.SIGTERM, signal.SIGINT):
             handler = signal.getsignal(signum)
             if getattr(handler, "__self__", None) is self.reactor:
-                signal.signal(signum, self.queued(handler))
+                self.handlers[signum] = handler
+                signal.signal(signum, self.queue)
 
-    def queued(self, handler):
-        def queue(signum, frame):
-            # A list append and a byte to the reactor's waker pipe: no lock.
-            self.reactor.callFromThread(handler, signum, None)
+    def queue(self, signum, frame):
+        # A list append and a byte to the reactor's waker pipe: no lock. One
+        # call at a time: Python runs a handler inside another, and a storm
+        # of signals must not nest them without end.
+        if not self.queued:
+            self.queued = True
+            self.reactor.callFromThread(self.run, signum)
 
-        return queue
+    def run(self, signum):
+        self.queued = False
+        self.handlers[signum](signum, None)
