@@ -11,8 +11,8 @@ the signal handler. Two faults follow:
   handler's own line waits for a lock that its thread already holds: a plain
   ``Lock`` never lets its own thread in, and the pure-Python ``RLock`` that
   Twisted's ``LogFile`` takes (``twisted.python.threadable``) records its
-  owner one bytecode after acquiring. The daemon hangs with its port open,
-  and the "Received SIGTERM" line is never written.
+  owner a few bytecodes after acquiring. The daemon hangs with its port
+  open, and the "Received SIGTERM" line is never written.
 - Each further signal queues another ``reactor.stop()``, which raises
   ``ReactorNotRunning``: a critical traceback in the log for every extra
   Ctrl-C.
