@@ -25,6 +25,7 @@ nothing, and says so at most once a second, with the number of requests
 still in flight.
 """
 
+import inspect
 import signal
 
 from twisted.application.service import Service
@@ -61,7 +62,7 @@ class StopSignals(Service):
     def _replace_handlers(self):
         for signum in STOP_SIGNALS:
             handler = signal.getsignal(signum)
-            if getattr(handler, "__self__", None) is not self.reactor:
+            if not (inspect.ismethod(handler) and handler.__self__ is self.reactor):
                 continue
             try:
                 signal.signal(signum, self._queue)

@@ -8,6 +8,7 @@ line, the handler's own line waits for the log file's lock, which its own
 thread holds, and the daemon hangs with its port open.
 """
 
+import inspect
 import signal
 
 from twisted.application.service import Service
@@ -32,7 +33,7 @@ class QueuedStopSignals(Service):
     def replace_handlers(self):
         for signum in (signal.SIGTERM, signal.SIGINT):
             handler = signal.getsignal(signum)
-            if getattr(handler, "__self__", None) is self.reactor:
+            if inspect.ismethod(handler) and handler.__self__ is self.reactor:
                 self.handlers[signum] = handler
                 signal.signal(signum, self.queue)
 
